@@ -1,0 +1,89 @@
+"""Sound devices: finding the speaker and microphone the config names."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CoachError
+
+_LOGGER = logging.getLogger(__name__)
+
+PORTAUDIO_INSTALL = "sudo apt-get install -y libportaudio2"
+
+
+class AudioUnavailable(CoachError):
+    """PortAudio is missing, or a device the config names does not exist."""
+
+
+@dataclass(frozen=True)
+class Device:
+    """One sound device."""
+
+    index: int
+    """PortAudio device index."""
+    name: str
+    """Device name."""
+    inputs: int
+    """Input channels (0 = not a microphone)."""
+    outputs: int
+    """Output channels (0 = not a speaker)."""
+    default_rate: float
+    """Default sample rate in Hz."""
+
+
+def _sounddevice() -> Any:
+    try:
+        import sounddevice
+    except OSError as err:  # the module imports, but PortAudio itself is missing
+        raise AudioUnavailable(f"PortAudio is not installed ({err}); install it with: "
+                               f"{PORTAUDIO_INSTALL}") from None
+    except ImportError as err:
+        raise AudioUnavailable(f"sounddevice is not installed ({err})") from None
+    return sounddevice
+
+
+def list_devices() -> list[Device]:
+    """Every device PortAudio sees."""
+    sd = _sounddevice()
+    return [Device(i, str(d["name"]), int(d["max_input_channels"]),
+                   int(d["max_output_channels"]), float(d["default_samplerate"]))
+            for i, d in enumerate(sd.query_devices())]
+
+
+def find_device(spec: str, kind: str) -> Device:
+    """The device ``spec`` names (index, or part of a name; empty = system default).
+
+    ``kind`` is ``output`` or ``input``. A missing device raises AudioUnavailable listing the
+    devices there are.
+    """
+    devices = list_devices()
+    usable = [d for d in devices if (d.outputs if kind == "output" else d.inputs) > 0]
+    chosen: Device | None = None
+    if not spec:
+        sd = _sounddevice()
+        default = sd.default.device[0 if kind == "input" else 1]
+        chosen = next((d for d in usable if d.index == default), None)
+        if chosen is None and usable:
+            chosen = usable[0]
+    elif spec.strip().isdigit():
+        chosen = next((d for d in usable if d.index == int(spec)), None)
+    else:
+        chosen = next((d for d in usable if spec.lower() in d.name.lower()), None)
+    if chosen is None:
+        have = "; ".join(f"{d.index}: {d.name}" for d in usable) or "none at all"
+        what = f"{kind} device {spec!r}" if spec else f"an {kind} device"
+        raise AudioUnavailable(f"no {what} found. {kind.capitalize()} devices: {have}. "
+                               "Set audio." + ("output_device" if kind == "output" else
+                                               "input_device") +
+                               " in config.toml, or use `coach text` to type instead.")
+    return chosen
+
+
+def format_devices(devices: list[Device]) -> str:
+    """A readable table of devices."""
+    rows = [f"{'#':>3}  {'in':>3} {'out':>3}  {'rate':>6}  name"]
+    rows += [f"{d.index:>3}  {d.inputs:>3} {d.outputs:>3}  {d.default_rate:>6.0f}  {d.name}"
+             for d in devices]
+    return "\n".join(rows) if devices else "no sound devices found"

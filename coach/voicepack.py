@@ -1,0 +1,407 @@
+"""Voice packs: every line the coach says, its number words, and the phrases it listens for.
+
+A pack is a folder with a ``pack.toml`` (see ``voices/en/pack.toml``). Loading checks it
+whole: a missing or unknown cue, an unknown placeholder, a duplicate phrase, and -- the
+self-hearing guard -- any line that contains a phrase the coach listens for. A line may
+name a command on purpose only through a mention, ``{say:stop}``; the line then carries the
+mention so the listener knows which of its own words to ignore.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import ROUTINE_NAMES
+from .errors import VoicePackError
+from .events import Command, Cue, Line
+
+_P = frozenset
+CUES: dict[str, tuple[Cue, frozenset[str]]] = {
+    "greeting": (Cue.PROMPT, _P()),
+    "count": (Cue.COUNT, _P({"n"})),
+    "time_count": (Cue.COUNT, _P({"time", "left"})),
+    "turn_left": (Cue.TURN, _P()),
+    "turn_right": (Cue.TURN, _P()),
+    "turn_forward": (Cue.TURN, _P()),
+    "check_path": (Cue.SAFETY, _P()),
+    "caution": (Cue.SAFETY, _P()),
+    "go": (Cue.PROMPT, _P()),
+    "reminder": (Cue.SAFETY, _P()),
+    "resumed": (Cue.PROMPT, _P()),
+    "summary_steps": (Cue.SUMMARY, _P({"steps"})),
+    "summary_time": (Cue.SUMMARY, _P({"time", "steps"})),
+    "stopped": (Cue.ANSWER, _P()),
+    "quiet": (Cue.ANSWER, _P()),
+    "paused": (Cue.ANSWER, _P()),
+    "safe_area": (Cue.QUESTION, _P()),
+    "confirm": (Cue.QUESTION, _P({"command"})),
+    "not_safe": (Cue.ANSWER, _P()),
+    "declined": (Cue.ANSWER, _P()),
+    "no_answer": (Cue.ANSWER, _P()),
+    "answer_first": (Cue.ANSWER, _P()),
+    "slower": (Cue.ANSWER, _P({"cadence"})),
+    "faster": (Cue.ANSWER, _P({"cadence"})),
+    "slowest": (Cue.ANSWER, _P({"cadence"})),
+    "fastest": (Cue.ANSWER, _P({"cadence"})),
+    "no_beat": (Cue.ANSWER, _P()),
+    "count_so_far": (Cue.ANSWER, _P({"steps", "left"})),
+    "time_so_far": (Cue.ANSWER, _P({"time", "left"})),
+    "nothing_yet": (Cue.ANSWER, _P()),
+    "last_walk": (Cue.ANSWER, _P({"routine", "length"})),
+    "help_idle": (Cue.ANSWER, _P()),
+    "help_confirming": (Cue.ANSWER, _P()),
+    "help_briefing": (Cue.ANSWER, _P()),
+    "help_walking": (Cue.ANSWER, _P()),
+    "help_paused": (Cue.ANSWER, _P()),
+    "help_finished": (Cue.ANSWER, _P()),
+    "busy": (Cue.ANSWER, _P({"routine"})),
+    "busy_paused": (Cue.ANSWER, _P({"routine"})),
+    "already_walking": (Cue.ANSWER, _P()),
+    "nothing_to_pause": (Cue.ANSWER, _P()),
+    "nothing_to_resume": (Cue.ANSWER, _P()),
+    "no_question": (Cue.ANSWER, _P()),
+    "not_understood": (Cue.ANSWER, _P()),
+}
+"""Every cue a pack must have: its kind and the placeholders its lines may use."""
+
+INTRO_PLACEHOLDERS = _P({"length"})
+UNITS: dict[str, frozenset[str]] = {
+    "step": _P({"n"}), "steps": _P({"n"}), "second": _P({"n"}), "seconds": _P({"n"}),
+    "minute": _P({"n"}), "minutes": _P({"n"}), "minutes_seconds": _P({"minutes", "seconds"}),
+}
+"""How lengths are worded: ``{n} steps``, ``{minutes} and {seconds}``."""
+
+MIN_NUMBERS = 21
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_MENTION = "say:"
+_BREAK = "\x00"
+
+
+def normalize(text: str) -> str:
+    """Lower-case words without punctuation, single-spaced: how phrases are compared."""
+    return " ".join(re.sub(r"[^\w']+", " ", text.lower()).replace(" '", " ").split())
+
+
+@dataclass(frozen=True)
+class RoutineWords:
+    """How a pack names one routine."""
+
+    name: str
+    """The name said in lines (``{routine}``)."""
+    phrases: tuple[str, ...]
+    """What may follow a start word to choose it (``hallway``, ``hall``)."""
+    intro: tuple[str, ...]
+    """Variants of the routine's first line, with ``{length}``."""
+
+
+@dataclass(frozen=True)
+class VoicePack:
+    """A loaded, checked voice pack."""
+
+    path: Path
+    """The pack.toml it came from."""
+    language: str
+    """Language code, e.g. ``en``."""
+    name: str
+    """Human name of the pack."""
+    voice: str
+    """Default TTS voice for this language."""
+    numbers: tuple[str, ...]
+    """Number words, index = number."""
+    units: dict[str, str]
+    """Length templates (see UNITS)."""
+    cues: dict[str, tuple[str, ...]]
+    """Line variants per cue."""
+    commands: dict[Command, tuple[str, ...]]
+    """Phrases per command; start phrases hold ``{routine}``."""
+    routines: dict[str, RoutineWords]
+    """Words per routine."""
+
+    @classmethod
+    def load(cls, path: Path | str) -> VoicePack:
+        """Load a pack from its folder or its pack.toml, checking it whole."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / "pack.toml"
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise VoicePackError(path, "(file)", "no such file") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise VoicePackError(path, "(file)", f"cannot read it as UTF-8 text: {err}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise VoicePackError(path, "(syntax)", f"not valid TOML: {err}") from None
+        pack = _parse(path, data)
+        _check(pack)
+        return pack
+
+    # --- listening -----------------------------------------------------------------------
+
+    def phrases(self) -> dict[str, tuple[Command, str | None]]:
+        """Every phrase the coach listens for (normalised) with its command and routine."""
+        table: dict[str, tuple[Command, str | None]] = {}
+        for command, phrases in self.commands.items():
+            for template in phrases:
+                if command is Command.START:
+                    for routine, words in self.routines.items():
+                        for word in words.phrases:
+                            table[normalize(template.replace("{routine}", word))] = (
+                                command, routine)
+                else:
+                    table[normalize(template)] = (command, None)
+        return table
+
+    def mention(self, canonical: str) -> str:
+        """How the coach names a command in a line: its first phrase."""
+        command, _, routine = canonical.partition(" ")
+        if canonical in {c.value for c in Command} and canonical != Command.START.value:
+            return self.commands[Command(canonical)][0]
+        if command == Command.START.value and routine in self.routines:
+            word = self.routines[routine].phrases[0]
+            return self.commands[Command.START][0].replace("{routine}", word)
+        raise KeyError(canonical)
+
+    # --- speaking ------------------------------------------------------------------------
+
+    def line(self, key: str, rng: random.Random, **values: Any) -> Line:
+        """Render one variant of a cue; ``values`` fill its placeholders."""
+        cue, _ = CUES[key]
+        text = rng.choice(self.cues[key])
+        return self.render(text, key, cue, **values)
+
+    def render(self, template: str, key: str, cue: Cue, **values: Any) -> Line:
+        """Fill a template; mentions and ``{command}`` are named by their first phrase."""
+        mentions: list[str] = []
+
+        def fill(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith(_MENTION) or name == "command":
+                canonical = name[len(_MENTION):] if name != "command" else str(values[name])
+                mentions.append(canonical)
+                return self.mention(canonical)
+            return str(values[name])
+
+        text = _PLACEHOLDER.sub(fill, template).strip()
+        text = text[:1].upper() + text[1:]
+        extras = {k: v for k, v in values.items() if k in ("n", "step", "side", "unit")}
+        return Line(text=text, cue=cue, key=key, mentions=tuple(mentions), **extras)
+
+    def intro(self, routine: str, rng: random.Random, length: str) -> Line:
+        """The first line of a routine."""
+        return self.render(rng.choice(self.routines[routine].intro), f"intro_{routine}",
+                           Cue.PROMPT, length=length)
+
+    def number(self, n: int) -> str:
+        """A number as a word, or digits past the pack's list."""
+        return self.numbers[n] if 0 <= n < len(self.numbers) else str(n)
+
+    def steps(self, n: int) -> str:
+        """``one step``, ``ten steps``."""
+        return self.units["step" if n == 1 else "steps"].replace("{n}", self.number(n))
+
+    def duration(self, seconds: float) -> str:
+        """``thirty seconds``, ``two minutes``, ``one minute and thirty seconds``."""
+        minutes, secs = divmod(int(round(seconds)), 60)
+        m = self.units["minute" if minutes == 1 else "minutes"].replace("{n}", self.number(minutes))
+        s = self.units["second" if secs == 1 else "seconds"].replace("{n}", self.number(secs))
+        if minutes and secs:
+            return self.units["minutes_seconds"].replace("{minutes}", m).replace("{seconds}", s)
+        return m if minutes else s
+
+    def templates(self) -> Iterator[tuple[str, str]]:
+        """Every line template with its dotted key, for checks and rendering caches."""
+        for key, variants in self.cues.items():
+            for i, text in enumerate(variants):
+                yield f"cues.{key}[{i}]", text
+        for name, words in self.routines.items():
+            for i, text in enumerate(words.intro):
+                yield f"routines.{name}.intro[{i}]", text
+        for key, text in self.units.items():
+            yield f"units.{key}", text
+        for i, word in enumerate(self.numbers):
+            yield f"numbers[{i}]", word
+
+
+def _strings(path: Path, key: str, value: Any, *, allow_empty: bool = False) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise VoicePackError(path, key, f"expected a list of non-empty strings, got {value!r}")
+    if not value and not allow_empty:
+        raise VoicePackError(path, key, "expected at least one entry")
+    return tuple(value)
+
+
+def _table(path: Path, data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise VoicePackError(path, key, "missing table" if value is None else
+                             f"expected a table, got {value!r}")
+    return value
+
+
+def _parse(path: Path, data: dict[str, Any]) -> VoicePack:
+    known = {"pack", "numbers", "units", "cues", "commands", "routines"}
+    for key in data:
+        if key not in known:
+            raise VoicePackError(path, key, f"unknown key; expected one of: {', '.join(sorted(known))}")
+    meta = _table(path, data, "pack")
+    for key in ("language", "name", "voice"):
+        if not isinstance(meta.get(key), str) or not meta[key]:
+            raise VoicePackError(path, f"pack.{key}", "missing; expected a non-empty string")
+    numbers = _strings(path, "numbers", data.get("numbers"))
+    if len(numbers) < MIN_NUMBERS:
+        raise VoicePackError(path, "numbers", f"expected the words for 0 to at least "
+                             f"{MIN_NUMBERS - 1}, got {len(numbers)} entries")
+    units = {k: _strings(path, f"units.{k}", v)[0] for k, v in _table(path, data, "units").items()}
+    cues = {k: _strings(path, f"cues.{k}", v) for k, v in _table(path, data, "cues").items()}
+    commands_raw = _table(path, data, "commands")
+    valid = ", ".join(c.value for c in Command)
+    commands: dict[Command, tuple[str, ...]] = {}
+    for key, value in commands_raw.items():
+        try:
+            command = Command(key)
+        except ValueError:
+            raise VoicePackError(path, f"commands.{key}",
+                                 f"unknown command; expected one of: {valid}") from None
+        commands[command] = _strings(path, f"commands.{key}", value)
+    routines: dict[str, RoutineWords] = {}
+    for name, value in _table(path, data, "routines").items():
+        key = f"routines.{name}"
+        if name not in ROUTINE_NAMES:
+            raise VoicePackError(path, key,
+                                 f"unknown routine; expected one of: {', '.join(ROUTINE_NAMES)}")
+        if not isinstance(value, dict) or set(value) != {"name", "phrases", "intro"}:
+            raise VoicePackError(path, key, "expected a table with exactly: name, phrases, intro")
+        routines[name] = RoutineWords(_strings(path, f"{key}.name", value["name"])[0],
+                                      _strings(path, f"{key}.phrases", value["phrases"]),
+                                      _strings(path, f"{key}.intro", value["intro"]))
+    return VoicePack(path, meta["language"], meta["name"], meta["voice"], numbers, units, cues,
+                     commands, routines)
+
+
+def _check(pack: VoicePack) -> None:
+    path = pack.path
+    for group, have, want in (("cues", pack.cues, CUES), ("units", pack.units, UNITS),
+                              ("routines", pack.routines, ROUTINE_NAMES),
+                              ("commands", pack.commands, list(Command))):
+        missing = [str(getattr(k, "value", k)) for k in want if k not in have]
+        if missing:
+            raise VoicePackError(path, f"{group}.{missing[0]}",
+                                 f"missing; {group} must have: {', '.join(missing)}")
+    for key in pack.cues:
+        if key not in CUES:
+            raise VoicePackError(path, f"cues.{key}",
+                                 f"unknown cue; expected one of: {', '.join(CUES)}")
+    for template in pack.commands[Command.START]:
+        if template.count("{routine}") != 1 or _PLACEHOLDER.sub("", template) != template.replace(
+                "{routine}", ""):
+            raise VoicePackError(path, "commands.start",
+                                 f"{template!r} must hold {{routine}} once and no other placeholder")
+    for key, text in pack.templates():
+        _check_placeholders(pack, key, text)
+    _check_duplicates(pack)
+    _check_self_hearing(pack)
+
+
+def _allowed(key: str) -> frozenset[str]:
+    group, _, rest = key.partition(".")
+    if group == "cues":
+        return CUES[rest.split("[")[0]][1]
+    if group == "units":
+        return UNITS[rest]
+    if group == "routines":
+        return INTRO_PLACEHOLDERS
+    return _P()
+
+
+def _check_placeholders(pack: VoicePack, key: str, text: str) -> None:
+    allowed = _allowed(key)
+    for name in _PLACEHOLDER.findall(text):
+        if name.startswith(_MENTION):
+            try:
+                pack.mention(name[len(_MENTION):])
+            except KeyError:
+                raise VoicePackError(pack.path, key, f"{{{name}}} names no command; a mention is "
+                                     "{say:COMMAND} with a command such as stop or start hallway"
+                                     ) from None
+        elif name not in allowed:
+            names = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none"
+            raise VoicePackError(pack.path, key, f"unknown placeholder {{{name}}}; allowed here: "
+                                 f"{names} and mentions {{say:COMMAND}}")
+
+
+def _check_duplicates(pack: VoicePack) -> None:
+    seen: dict[str, str] = {}
+    for command, phrases in pack.commands.items():
+        for template in phrases:
+            if command is Command.START:
+                expanded = [(template.replace("{routine}", w), f"commands.start + routines.{r}")
+                            for r, words in pack.routines.items() for w in words.phrases]
+            else:
+                expanded = [(template, f"commands.{command.value}")]
+            for phrase, where in expanded:
+                norm = normalize(phrase)
+                if not norm:
+                    raise VoicePackError(pack.path, where, f"phrase {phrase!r} has no words")
+                if norm in seen:
+                    raise VoicePackError(pack.path, where, f"duplicate phrase {phrase!r}, "
+                                         f"also listened for in {seen[norm]}")
+                seen[norm] = where
+
+
+def _check_self_hearing(pack: VoicePack) -> None:
+    """No line may contain a phrase the coach listens for, or it would obey its own voice."""
+    phrases = pack.phrases()
+    samples = {"routine": [w.name for w in pack.routines.values()], "n": list(pack.numbers)}
+    for key, text in pack.templates():
+        for variant in _expansions(text, samples):
+            for part in variant.split(_BREAK):
+                words = f" {normalize(part)} "
+                for phrase in phrases:
+                    if f" {phrase} " in words:
+                        raise VoicePackError(
+                            pack.path, key,
+                            f"line {text!r} contains {phrase!r}, a phrase the coach listens for "
+                            f"({phrases[phrase][0].value}): it would obey its own voice. Reword "
+                            f"it, or name the command on purpose as {{say:...}}")
+
+
+def _expansions(text: str, samples: dict[str, list[str]]) -> Iterator[str]:
+    """The template with each placeholder in turn filled by every sample value."""
+    def blank(_: re.Match[str]) -> str:
+        return _BREAK
+    base = _PLACEHOLDER.sub(blank, text)
+    yield base
+    for name, values in samples.items():
+        if "{" + name + "}" in text:
+            for value in values:
+                yield _PLACEHOLDER.sub(blank, text.replace("{" + name + "}", value))
+
+
+def pack_dirs() -> list[Path]:
+    """Where packs are looked for: inside the installed package, then the source tree."""
+    here = Path(__file__).resolve().parent
+    return [d for d in (here / "voices", here.parent / "voices") if d.is_dir()]
+
+
+def available_packs() -> list[str]:
+    """Names of the packs that ship with the coach."""
+    return sorted({p.parent.name for d in pack_dirs() for p in d.glob("*/pack.toml")})
+
+
+def find_pack(name_or_path: str) -> Path | None:
+    """The folder of a pack given by name (``en``) or path; None when there is none."""
+    given = Path(name_or_path)
+    if given.is_dir() or given.suffix == ".toml" or "/" in name_or_path:
+        return given
+    for d in pack_dirs():
+        if (d / name_or_path / "pack.toml").is_file():
+            return d / name_or_path
+    return None

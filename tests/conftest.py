@@ -1,0 +1,93 @@
+"""Shared fixtures: the shipped config and voice pack, and a scripted driver for the engine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coach.config import Config
+from coach.dialogue import Engine
+from coach.events import Action, Beat, Command, Event, Heard, Say, SpeechDone
+from coach.voicepack import VoicePack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pack() -> VoicePack:
+    """The shipped English voice pack."""
+    return VoicePack.load(ROOT / "voices" / "en")
+
+
+@pytest.fixture(scope="session")
+def config() -> Config:
+    """The shipped config.toml."""
+    return Config.load(ROOT / "config.toml")
+
+
+class Driver:
+    """Feeds an engine scripted events and keeps every action it returned (a scripted fake
+    of the edge: no clock, no audio)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.history: list[Action] = list(engine.greet())
+
+    def send(self, event: Event) -> list[Action]:
+        """Feed one event; return (and keep) its actions."""
+        actions = self.engine.handle(event)
+        self.history += actions
+        return actions
+
+    def hear(self, command: Command, routine: str | None = None,
+             confidence: float = 1.0) -> list[Action]:
+        """Feed a recognised command."""
+        return self.send(Heard(command, routine, confidence, ""))
+
+    def start(self, routine: str) -> list[Action]:
+        """Start a routine and let the briefing finish."""
+        actions = self.hear(Command.START, routine)
+        return actions + self.send(SpeechDone())
+
+    def beats(self, n: int) -> list[Action]:
+        """Feed n beats."""
+        out: list[Action] = []
+        for _ in range(n):
+            out += self.send(Beat())
+        return out
+
+    @property
+    def state(self) -> str:
+        """The engine's state, as a string."""
+        return self.engine.state.value
+
+
+def said(actions: list[Action]) -> list[Any]:
+    """The lines among actions."""
+    return [a.line for a in actions if isinstance(a, Say)]
+
+
+def keys(actions: list[Action]) -> list[str]:
+    """The voice-pack keys of the lines among actions."""
+    return [line.key for line in said(actions)]
+
+
+@pytest.fixture
+def drive(config: Config, pack: VoicePack) -> Iterator[Driver]:
+    """A fresh engine on the shipped config and pack, greeted."""
+    yield Driver(Engine(config, pack))
+
+
+def run_coach(*args: str, stdin: str | None = None, cwd: Path = ROOT,
+              env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m coach ARGS`` as a user would, capturing its output."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "coach", *args], input=stdin, text=True,
+                          capture_output=True, cwd=cwd, env=full_env, timeout=timeout,
+                          check=False)
