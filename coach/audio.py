@@ -73,7 +73,7 @@ def find_device(spec: str, kind: str) -> Device:
         chosen = next((d for d in usable if spec.lower() in d.name.lower()), None)
     if chosen is None:
         have = "; ".join(f"{d.index}: {d.name}" for d in usable) or "none at all"
-        what = f"{kind} device {spec!r}" if spec else f"an {kind} device"
+        what = f"{kind} device {spec!r}" if spec else f"{kind} device"
         raise AudioUnavailable(f"no {what} found. {kind.capitalize()} devices: {have}. "
                                "Set audio." + ("output_device" if kind == "output" else
                                                "input_device") +

@@ -8,6 +8,7 @@ load: a wrong type, a value out of range, an unknown key or an unknown routine i
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -254,6 +255,8 @@ def _check(f: dataclasses.Field[Any], value: Any, key: str, path: Path | None) -
         expected = "a whole number" if want_int else "a number"
         raise ConfigError(path, key, f"expected {expected}, got {value!r}")
     lo, hi = meta.get("lo"), meta.get("hi")
+    if not math.isfinite(value):
+        raise ConfigError(path, key, f"got {value!r}, expected a finite number from {lo} to {hi}")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ConfigError(path, key, f"got {value!r}, expected a value from {lo} to {hi}")
     return value if want_int else float(value)

@@ -152,10 +152,10 @@ class Engine:
             if self.state is S.BRIEFING:
                 self._set(S.WALKING)
                 self._out.append(StartBeat(self._interval()))
-        elif isinstance(event, TimerFired):
-            if event.name == QUESTION_TIMER and self.state is S.CONFIRMING:
-                self._say("no_answer")
-                self._settle_question(declined=True, say_declined=False)
+        elif (isinstance(event, TimerFired) and event.name == QUESTION_TIMER
+              and self.state is S.CONFIRMING):
+            self._say("no_answer")
+            self._settle_question(declined=True, say_declined=False)
         return self._flush()
 
     # --- plumbing -----------------------------------------------------------------------

@@ -136,6 +136,8 @@ class Session:
         self._beat_interval: float | None = None
         self._beat_at: float | None = None
         self._timers: dict[str, float] = {}
+        self._waiting_timers: dict[str, float] = {}
+        self._quitting = False
 
     # --- inputs -------------------------------------------------------------------------
 
@@ -150,9 +152,14 @@ class Session:
     # --- the loop -----------------------------------------------------------------------
 
     def run(self, *, until: float | None = None, forever: bool = False) -> None:
-        """Run until nothing is left to do (or ``until``), or with ``forever`` until QUIT."""
+        """Run until nothing is left to do (or ``until``), or with ``forever`` until QUIT.
+
+        After QUIT the session still finishes what it is saying (but starts nothing new).
+        """
         self._apply(self.engine.greet())
         while True:
+            if self._quitting and self._speaking_until is None and not self._speech:
+                return
             due = self._next_due()
             if due is None and not forever:
                 return
@@ -160,7 +167,8 @@ class Session:
                 return
             posted = self.clock.wait(due, self.inbox)
             if posted is QUIT:
-                return
+                self._quitting = True
+                continue
             if posted is not None:
                 self._feed(posted)
                 continue
@@ -225,9 +233,12 @@ class Session:
             elif isinstance(action, StopBeat):
                 self._beat_at = self._beat_interval = None
             elif isinstance(action, StartTimer):
-                self._timers[action.name] = now + action.after_s
+                # a question's time to answer runs from when it has been heard in full
+                self._timers.pop(action.name, None)
+                self._waiting_timers[action.name] = action.after_s
             elif isinstance(action, CancelTimer):
                 self._timers.pop(action.name, None)
+                self._waiting_timers.pop(action.name, None)
             else:
                 if self.recorder is not None:
                     self.recorder.record(action, now)
@@ -238,6 +249,9 @@ class Session:
 
     def _next_line(self, now: float, *, drained_event: bool = True) -> None:
         if not self._speech:
+            for name, after in self._waiting_timers.items():
+                self._timers[name] = now + after
+            self._waiting_timers.clear()
             if drained_event:
                 self._feed(SpeechDone())
             return

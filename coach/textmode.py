@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from typing import IO
@@ -43,13 +44,11 @@ def run_text(engine: Engine, *, words_per_minute: int, recorder: Recorder | None
     out = out or sys.stdout
     out.write("(type a command such as 'start hallway'; Ctrl-D or Ctrl-C to quit)\n")
     session = Session(engine, PrintVoice(out, words_per_minute), RealClock(), recorder=recorder)
-    reader = threading.Thread(target=_read, args=(session, Intents(engine.pack), stdin or sys.stdin),
-                              daemon=True, name="coach-stdin")
+    reader = threading.Thread(target=_read, daemon=True, name="coach-stdin",
+                              args=(session, Intents(engine.pack), stdin or sys.stdin))
     reader.start()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         session.run(forever=True)
-    except KeyboardInterrupt:
-        pass
     if engine.walk is not None:
         # leaving mid-walk is a stop: say so, and record it as stopped
         for action in engine.handle(Heard(Command.STOP, text="(end of input)")):

@@ -207,7 +207,7 @@ class VoicePack:
 
     def duration(self, seconds: float) -> str:
         """``thirty seconds``, ``two minutes``, ``one minute and thirty seconds``."""
-        minutes, secs = divmod(int(round(seconds)), 60)
+        minutes, secs = divmod(round(seconds), 60)
         m = self.units["minute" if minutes == 1 else "minutes"].replace("{n}", self.number(minutes))
         s = self.units["second" if secs == 1 else "seconds"].replace("{n}", self.number(secs))
         if minutes and secs:
@@ -250,8 +250,13 @@ def _parse(path: Path, data: dict[str, Any]) -> VoicePack:
     known = {"pack", "numbers", "units", "cues", "commands", "routines"}
     for key in data:
         if key not in known:
-            raise VoicePackError(path, key, f"unknown key; expected one of: {', '.join(sorted(known))}")
+            raise VoicePackError(path, key,
+                                 f"unknown key; expected one of: {', '.join(sorted(known))}")
     meta = _table(path, data, "pack")
+    for key in meta:
+        if key not in ("language", "name", "voice"):
+            raise VoicePackError(path, f"pack.{key}",
+                                 "unknown key; expected one of: language, name, voice")
     for key in ("language", "name", "voice"):
         if not isinstance(meta.get(key), str) or not meta[key]:
             raise VoicePackError(path, f"pack.{key}", "missing; expected a non-empty string")
@@ -295,15 +300,23 @@ def _check(pack: VoicePack) -> None:
         if missing:
             raise VoicePackError(path, f"{group}.{missing[0]}",
                                  f"missing; {group} must have: {', '.join(missing)}")
-    for key in pack.cues:
-        if key not in CUES:
-            raise VoicePackError(path, f"cues.{key}",
-                                 f"unknown cue; expected one of: {', '.join(CUES)}")
+    for group, have_keys, known in (("cues", pack.cues, CUES), ("units", pack.units, UNITS)):
+        for key in have_keys:
+            if key not in known:
+                raise VoicePackError(path, f"{group}.{key}", f"unknown {group[:-1]}; expected "
+                                     f"one of: {', '.join(known)}")
+    for command, phrases in pack.commands.items():
+        for phrase in phrases:
+            if command is not Command.START and _PLACEHOLDER.search(phrase):
+                raise VoicePackError(path, f"commands.{command.value}",
+                                     f"{phrase!r}: only start phrases take a placeholder "
+                                     "({routine})")
     for template in pack.commands[Command.START]:
         if template.count("{routine}") != 1 or _PLACEHOLDER.sub("", template) != template.replace(
                 "{routine}", ""):
             raise VoicePackError(path, "commands.start",
-                                 f"{template!r} must hold {{routine}} once and no other placeholder")
+                                 f"{template!r} must hold {{routine}} once and no other "
+                                 "placeholder")
     for key, text in pack.templates():
         _check_placeholders(pack, key, text)
     _check_duplicates(pack)

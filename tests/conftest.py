@@ -85,7 +85,8 @@ def drive(config: Config, pack: VoicePack) -> Iterator[Driver]:
 
 
 def run_coach(*args: str, stdin: str | None = None, cwd: Path = ROOT,
-              env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+              env: dict[str, str] | None = None,
+              timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``python -m coach ARGS`` as a user would, capturing its output."""
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run([sys.executable, "-m", "coach", *args], input=stdin, text=True,
