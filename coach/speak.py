@@ -6,9 +6,23 @@ touches it goes through this module.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes.util
+import hashlib
+import importlib.metadata
+import io
 import logging
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import wave
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .errors import CoachError
 
@@ -73,3 +87,204 @@ def pick_voice(voices: tuple[TtsVoice, ...], wanted: str) -> TtsVoice | None:
             if test(voice):
                 return voice
     return None
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+TTS_RATE = 22050
+"""Sample rate of what pyttsx3's espeak driver writes (mono, 16-bit)."""
+SILENCE_THRESHOLD = 300
+"""Samples quieter than this (of 32767) count as silence when trimming."""
+
+
+def trim_silence(samples: np.ndarray, threshold: int = SILENCE_THRESHOLD,
+                 keep_s: float = 0.005, rate: int = TTS_RATE) -> np.ndarray:
+    """Cut leading and trailing silence so a count sounds the moment it is played.
+
+    A few milliseconds are kept at either end so the cut does not click.
+    """
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)
+    if loud.size == 0:
+        return samples[:0]
+    keep = int(keep_s * rate)
+    return samples[max(0, loud[0] - keep): loud[-1] + 1 + keep]
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How lines are rendered: which voice, how fast, how loud."""
+
+    voice: str
+    """TTS voice id, name or language tag."""
+    rate: int
+    """Words per minute."""
+    volume: float
+    """0..1."""
+
+    def cache_key(self, text: str) -> str:
+        """A file name that changes whenever anything that shapes the sound changes."""
+        version = _pyttsx3_version()
+        blob = "\x1f".join([text, self.voice, str(self.rate), f"{self.volume:.3f}",
+                            f"pyttsx3-{version}", "espeak"]).encode()
+        return hashlib.sha256(blob).hexdigest()[:32]
+
+
+def _pyttsx3_version() -> str:
+    try:
+        return importlib.metadata.version("pyttsx3")
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
+class Renderer:
+    """The one owner of pyttsx3: renders text to audio on its own thread, one line at a time.
+
+    pyttsx3 hangs when two threads call ``runAndWait``, so every call goes through this
+    object's worker thread; a render that hangs is abandoned and the engine re-created.
+    """
+
+    def __init__(self, settings: VoiceSettings, *, timeout_s: float = 10.0) -> None:
+        self.settings = settings
+        self.timeout_s = timeout_s
+        self._jobs: queue.Queue[tuple[str, queue.Queue[np.ndarray | BaseException]] | None]
+        self._jobs = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._scratch = Path(tempfile.mkdtemp(prefix="coach-tts-"))
+
+    def render(self, text: str) -> np.ndarray:
+        """Mono int16 samples at TTS_RATE for ``text``, silence trimmed."""
+        if self._thread is None or not self._thread.is_alive():
+            self._start()
+        reply: queue.Queue[np.ndarray | BaseException] = queue.Queue()
+        self._jobs.put((text, reply))
+        try:
+            result = reply.get(timeout=self.timeout_s)
+        except queue.Empty:
+            _LOGGER.warning("pyttsx3 hung rendering %r; starting it afresh", text)
+            self._thread = None  # the stuck thread is a daemon; a new one takes over
+            raise TtsUnavailable(f"speech synthesis hung for {self.timeout_s:.0f} s") from None
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close(self) -> None:
+        """Stop the worker thread and remove scratch files."""
+        if self._thread is not None and self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join(timeout=2)
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _start(self) -> None:
+        self._jobs = queue.Queue()
+        self._thread = threading.Thread(target=self._work, args=(self._jobs,), daemon=True,
+                                        name="coach-tts")
+        self._thread.start()
+
+    def _work(self, jobs: queue.Queue[tuple[str, queue.Queue[np.ndarray | BaseException]]
+                                      | None]) -> None:
+        try:
+            engine = self._engine()
+        except BaseException as err:  # report the failure to whoever is waiting
+            while (job := jobs.get()) is not None:
+                job[1].put(err)
+            return
+        count = 0
+        while (job := jobs.get()) is not None:
+            text, reply = job
+            count += 1
+            path = self._scratch / f"{count}.wav"
+            try:
+                # pyttsx3 prints "Audio saved to ..." on stdout; keep it off the user's screen
+                with contextlib.redirect_stdout(io.StringIO()):
+                    engine.save_to_file(text, str(path))
+                    engine.runAndWait()
+                samples, rate = read_wav(path)
+                path.unlink(missing_ok=True)
+                reply.put(trim_silence(samples, rate=rate))
+            except Exception as err:
+                reply.put(TtsUnavailable(f"could not render {text!r}: {err}"))
+
+    def _engine(self) -> Any:
+        info_voices = probe_tts().voices  # raises TtsUnavailable with the install command
+        import pyttsx3
+
+        engine = pyttsx3.init()
+        voice = pick_voice(info_voices, self.settings.voice)
+        if voice is not None:
+            engine.setProperty("voice", voice.id)
+        elif self.settings.voice:
+            _LOGGER.warning("no TTS voice matches %r; using the default", self.settings.voice)
+        engine.setProperty("rate", self.settings.rate)
+        engine.setProperty("volume", self.settings.volume)
+        return engine
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Mono int16 samples and the rate of a 16-bit PCM WAV file (channels are averaged)."""
+    with wave.open(str(path), "rb") as f:
+        if f.getsampwidth() != 2:
+            raise ValueError(f"{path}: expected 16-bit PCM, got {8 * f.getsampwidth()}-bit")
+        frames = f.readframes(f.getnframes())
+        channels, rate = f.getnchannels(), f.getframerate()
+        expected = f.getnframes()
+    samples = np.frombuffer(frames, dtype="<i2")
+    if samples.size != expected * channels:
+        raise ValueError(f"{path}: truncated ({samples.size // channels} of {expected} frames)")
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    return samples.astype(np.int16), rate
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """Write mono int16 samples as a WAV file, atomically (a crash leaves no half file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with wave.open(str(tmp), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+    os.replace(tmp, path)
+
+
+def default_cache_dir() -> Path:
+    """``$COACH_CACHE_DIR``, else ``$XDG_CACHE_HOME/coach``, else ``~/.cache/coach``."""
+    if env := os.environ.get("COACH_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "coach"
+
+
+class SpeechCache:
+    """Rendered lines on disk, keyed by text and voice settings: a warm start renders nothing."""
+
+    def __init__(self, renderer: Renderer, folder: Path | None = None) -> None:
+        self.renderer = renderer
+        self.folder = (folder or default_cache_dir()) / "tts"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.rendered = 0
+        """Lines rendered (not found in the cache) by this object."""
+
+    def path(self, text: str) -> Path:
+        """Where a line's audio lives."""
+        return self.folder / f"{self.renderer.settings.cache_key(text)}.wav"
+
+    def cached(self, text: str) -> np.ndarray | None:
+        """The line's audio if it is cached and sound; a corrupt file is dropped."""
+        path = self.path(text)
+        if not path.exists():
+            return None
+        try:
+            return read_wav(path)[0]
+        except (OSError, EOFError, ValueError, wave.Error) as err:
+            _LOGGER.warning("re-rendering %r: cached audio is damaged (%s)", text, err)
+            path.unlink(missing_ok=True)
+            return None
+
+    def get(self, text: str) -> np.ndarray:
+        """The line's audio, rendering (and caching) it when needed."""
+        samples = self.cached(text)
+        if samples is None:
+            samples = self.renderer.render(text)
+            self.rendered += 1
+            write_wav(self.path(text), samples, TTS_RATE)
+        return samples
