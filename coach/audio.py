@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .errors import CoachError
 
 _LOGGER = logging.getLogger(__name__)
@@ -87,3 +89,25 @@ def format_devices(devices: list[Device]) -> str:
     rows += [f"{d.index:>3}  {d.inputs:>3} {d.outputs:>3}  {d.default_rate:>6.0f}  {d.name}"
              for d in devices]
     return "\n".join(rows) if devices else "no sound devices found"
+
+
+def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Mono samples at ``rate`` converted to ``target`` Hz (linear interpolation).
+
+    Downsampling first averages neighbouring samples, a cheap low-pass that keeps speech
+    clear and stops the worst aliasing.
+    """
+    if rate == target or samples.size == 0:
+        return samples
+    x = samples.astype(np.float32)
+    if target < rate:
+        width = max(1, round(rate / target))
+        if width > 1:
+            x = np.convolve(x, np.ones(width, dtype=np.float32) / width, mode="same")
+    n_out = max(1, round(samples.size * target / rate))
+    positions = np.arange(n_out, dtype=np.float64) * (rate / target)
+    out = np.interp(positions, np.arange(samples.size), x)
+    if np.issubdtype(samples.dtype, np.integer):
+        info = np.iinfo(samples.dtype)
+        return np.clip(np.round(out), info.min, info.max).astype(samples.dtype)
+    return out.astype(samples.dtype)
