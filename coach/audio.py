@@ -99,7 +99,7 @@ def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     """
     if rate == target or samples.size == 0:
         return samples
-    x = samples.astype(np.float32)
+    x: np.ndarray = samples.astype(np.float32)
     if target < rate:
         width = max(1, round(rate / target))
         if width > 1:
