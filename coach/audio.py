@@ -106,8 +106,9 @@ def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
             x = np.convolve(x, np.ones(width, dtype=np.float32) / width, mode="same")
     n_out = max(1, round(samples.size * target / rate))
     positions = np.arange(n_out, dtype=np.float64) * (rate / target)
-    out = np.interp(positions, np.arange(samples.size), x)
+    out: np.ndarray = np.interp(positions, np.arange(samples.size), x)
     if np.issubdtype(samples.dtype, np.integer):
         info = np.iinfo(samples.dtype)
-        return np.clip(np.round(out), info.min, info.max).astype(samples.dtype)
-    return out.astype(samples.dtype)
+        out = np.clip(np.round(out), info.min, info.max)
+    result: np.ndarray = out.astype(samples.dtype)
+    return result
