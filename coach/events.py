@@ -76,6 +76,10 @@ class Outcome(str, Enum):
     """Every planned step (or minute) was done."""
     STOPPED = "stopped"
     """The person said stop."""
+    INTERRUPTED = "interrupted"
+    """The coach went away mid-walk (crash, kill, power cut, closed without finishing)."""
+    IN_PROGRESS = "in_progress"
+    """The walk is still going on (only ever in the history)."""
 
 
 # --- events -----------------------------------------------------------------------------
