@@ -6,12 +6,16 @@ import argparse
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .config import Config, load_config
 from .dialogue import Engine
-from .errors import CoachError, ConfigError
+from .errors import CoachError, ConfigError, UsageError
 from .voicepack import VoicePack, available_packs, find_pack
 
 _LOGGER = logging.getLogger(__name__)
@@ -25,6 +29,12 @@ def _parser() -> argparse.ArgumentParser:
                         "./config.toml, then ~/.config/coach/config.toml)")
     parser.add_argument("--debug", action="store_true", help="log what the coach is doing")
     parser.add_argument("--list-devices", action="store_true", help="list sound devices and exit")
+    parser.add_argument("--history", metavar="FILE", help="walk history file (default: "
+                        "~/.local/share/coach/history.sqlite3; simulate uses one only if given)")
+    parser.add_argument("--no-history", action="store_true", help="record nothing this time")
+    parser.add_argument("--now", metavar="WHEN", help="take this local date-time (ISO, e.g. "
+                        "2026-11-28T08:00) as now: when a simulation starts, or what "
+                        "history and today count from")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sim = sub.add_parser("simulate", help="run a scripted session on a virtual clock, as JSON "
                          "lines")
@@ -35,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop the simulation at this time (default: when nothing is left)")
     sub.add_parser("text", help="type commands; the coach's lines are printed")
     sub.add_parser("check", help="check config, voice pack, speech, audio and recognition")
+    hist = sub.add_parser("history", help="recent walks, per-day totals and the streak")
+    hist.add_argument("--days", type=int, help="days of totals (default 14; 28 for --chart)")
+    hist.add_argument("--limit", type=int, default=20, help="recent walks to list")
+    hist.add_argument("--json", action="store_true", help="print JSON for machines")
+    hist.add_argument("--chart", metavar="FILE", help="draw steps per day and the long-walk "
+                      "length to FILE (.png or .svg; needs coach[chart])")
+    hist.add_argument("--forget", action="store_true", help="delete every recorded walk")
+    hist.add_argument("--yes", action="store_true", help="with --forget: do not ask")
+    today = sub.add_parser("today", help="what is still worth doing today")
+    today.add_argument("--json", action="store_true", help="print JSON for machines")
     return parser
 
 
@@ -54,17 +74,85 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "check":
         return _check(args)
+    now = _now(args.now)
+    if args.command in ("history", "today"):
+        return _history_command(args, now)
     config, pack = _load(args)
     if args.command == "simulate":
         from .intents import Intents
         from .simulate import parse_at, simulate
         intents = Intents(pack)
         script = sorted((parse_at(spec, intents) for spec in args.at), key=lambda s: s.t)
-        engine = Engine(config, pack, seed=args.seed)
-        simulate(engine, script, words_per_minute=config.voice.rate, until=args.until)
+        use_history = args.history is not None and not args.no_history
+        engine, recorder, history = _engine(args, config, pack, now, use_history, args.seed)
+        try:
+            simulate(engine, script, words_per_minute=config.voice.rate, until=args.until,
+                     recorder=recorder)
+        finally:
+            if history is not None:
+                history.close()
         return 0
     from .textmode import run_text
-    run_text(Engine(config, pack), words_per_minute=config.voice.rate)
+    engine, recorder, history = _engine(args, config, pack, now, not args.no_history, None)
+    try:
+        run_text(engine, words_per_minute=config.voice.rate, recorder=recorder)
+    finally:
+        if history is not None:
+            history.close()
+    return 0
+
+
+def _warn(message: str) -> None:
+    print(f"coach: {message}", file=sys.stderr)
+
+
+def _now(when: str | None) -> float:
+    if when is None:
+        return time.time()
+    try:
+        return datetime.fromisoformat(when).timestamp()
+    except ValueError:
+        raise UsageError(f"--now {when!r}: expected a local date-time such as "
+                         "2026-11-28T08:00") from None
+
+
+def _history_path(args: argparse.Namespace) -> Path:
+    from .history import default_history_path
+    return Path(args.history) if args.history else default_history_path()
+
+
+def _engine(args: argparse.Namespace, config: Config, pack: VoicePack, now: float,
+            use_history: bool, seed: int | None) -> tuple[Engine, Any, Any]:
+    """The engine, planned from the history when there is one, and its recorder."""
+    if not use_history:
+        return Engine(config, pack, seed=seed), None, None
+    from .progress import HistoryRecorder, done_today, open_history, plan_routines
+    history = open_history(_history_path(args), _warn)
+    if history is None:
+        return Engine(config, pack, seed=seed), None, None
+    engine = Engine(config, pack, seed=seed, plans=plan_routines(config, history, now),
+                    today=done_today(history, now))
+    recorder = HistoryRecorder(history, now, replan=engine.set_plan, config=config, warn=_warn)
+    return engine, recorder, history
+
+
+def _history_command(args: argparse.Namespace, now: float) -> int:
+    from .history import History
+    from .historycli import draw_history_chart, forget, show_history, show_today
+    with History.open(_history_path(args)) as history:
+        if args.command == "today":
+            show_today(load_config(args.config), history, now, as_json=args.json)
+            return 0
+        days = args.days if args.days is not None else 28 if args.chart else 14
+        if days < 1 or args.limit < 1:
+            raise UsageError(f"--days {days} / --limit {args.limit}: both must be at least 1")
+        if args.forget:
+            return forget(history, confirmed=args.yes)
+        if args.chart:
+            draw_history_chart(history, now, Path(args.chart), days)
+            print(f"Drew the last {days} days to {args.chart}")
+            return 0
+        show_history(history, now, days=days, limit=args.limit, as_json=args.json)
     return 0
 
 

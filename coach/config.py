@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigError
+from .progression import GrowthRules
 
 ROUTINE_NAMES = ("hallway", "couch", "car", "table", "walk", "cooldown", "hill", "elliptical")
 """Every routine the coach knows, in the order PRODUCT.md lists them."""
@@ -92,22 +93,43 @@ class RoutineConfig:
     """Ask whether the area is safe and start only on yes."""
     caution: bool = _opt(False)
     """Add the extra-caution line to the briefing."""
+    grow: bool = _opt(False)
+    """Grow the length gradually from what was done before (steps or minutes is the start)."""
+    grow_to: float | None = _opt(None, lo=1, hi=1000)
+    """With grow: the longest it ever gets, in the routine's unit (steps or minutes)."""
+    daily: int = _opt(0, lo=0, hi=50)
+    """Times a day this routine is worth doing (``coach today`` suggests what is left)."""
 
 
 DEFAULT_ROUTINES: dict[str, dict[str, Any]] = {
-    "hallway": {"steps": 10, "straight_steps": 4},
-    "couch": {"steps": 4},
-    "car": {"steps": 4, "safe_area_check": True},
-    "table": {"steps": 4},
+    "hallway": {"steps": 10, "straight_steps": 4, "daily": 1},
+    "couch": {"steps": 4, "daily": 3},
+    "car": {"steps": 4, "safe_area_check": True, "daily": 2},
+    "table": {"steps": 4, "daily": 3},
     "walk": {"minutes": 3.0, "straight_steps": 4, "count": "cycle", "reminder_every": 40,
-             "time_cues_every_s": 60},
+             "time_cues_every_s": 60, "grow": True, "grow_to": 20.0},
     "cooldown": {"minutes": 3.0, "straight_steps": 4, "count": "cycle", "reminder_every": 40,
-                 "time_cues_every_s": 60},
-    "hill": {"steps": 12, "straight_steps": 4, "reminder_every": 6, "caution": True},
+                 "time_cues_every_s": 60, "grow": True, "grow_to": 15.0},
+    "hill": {"steps": 12, "straight_steps": 4, "reminder_every": 6, "caution": True,
+             "grow": True, "grow_to": 30.0},
     "elliptical": {"minutes": 5.0, "head_turns": False, "count": "none",
                    "time_cues_every_s": 30},
 }
 """What each routine is unless config.toml says otherwise."""
+
+
+@dataclass(frozen=True)
+class ProgressionConfig:
+    """How fast the growing routines (walk, cooldown, hill) may lengthen."""
+
+    per_session: float = _opt(0.2, lo=0.01, hi=1.0)
+    """Largest growth over the last length done, per session (0.2 = +20%)."""
+    per_week: float = _opt(0.5, lo=0.01, hi=3.0)
+    """Largest growth over the best length done before the last seven days."""
+
+
+GROW_STEP = {"seconds": 15.0, "steps": 1.0}
+"""Growing lengths are whole multiples of this: a quarter minute, or one step."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +176,8 @@ class Config:
     """Head-turn length and first side."""
     dialogue: DialogueConfig = field(default_factory=DialogueConfig)
     """Confirmation and reminders."""
+    progression: ProgressionConfig = field(default_factory=ProgressionConfig)
+    """Growth of the long routines."""
     routines: dict[str, RoutineConfig] = field(default_factory=dict)
     """Every routine by name (all of ROUTINE_NAMES)."""
     voice: VoiceConfig = field(default_factory=VoiceConfig)
@@ -200,11 +224,36 @@ class Config:
         built["routines"] = _routines(_table(data, "routines", path), path)
         config = cls(**built)
         _check_cadence(config.cadence, path)
+        for name in ROUTINE_NAMES:
+            try:
+                config.growth_rules(name)
+            except ValueError as err:
+                text = str(err)
+                key = ("progression.per_session" if "per_session" in text else
+                       "progression.per_week" if "per_week" in text else
+                       f"routines.{name}.grow_to")
+                raise ConfigError(path, key, f"for routines.{name}: {text}") from None
         return config
+
+    def growth_rules(self, name: str) -> GrowthRules | None:
+        """How a growing routine lengthens, in its own unit; None if it does not grow."""
+        rc = self.routines[name]
+        if not rc.grow:
+            return None
+        unit = "steps" if rc.steps is not None else "seconds"
+        scale = 1.0 if unit == "steps" else 60.0
+        start = float(rc.steps if rc.steps is not None else rc.minutes or 0.0) * scale
+        if rc.grow_to is None:
+            raise ValueError("grow = true needs grow_to, the longest it may get (in "
+                             + ("steps)" if unit == "steps" else "minutes)"))
+        return GrowthRules(start=start, per_session=self.progression.per_session,
+                           per_week=self.progression.per_week, minimum_step=GROW_STEP[unit],
+                           cap=rc.grow_to * scale)
 
 
 _section_types: dict[str, type[Any]] = {
     "cadence": CadenceConfig, "turns": TurnsConfig, "dialogue": DialogueConfig,
+    "progression": ProgressionConfig,
     "voice": VoiceConfig, "audio": AudioConfig, "recognition": RecognitionConfig,
 }
 
@@ -274,8 +323,13 @@ def _routines(table: dict[str, Any], path: Path | None) -> dict[str, RoutineConf
         given = table.get(name, {})
         merged = dict(DEFAULT_ROUTINES[name])
         if "steps" in given or "minutes" in given:
+            unit_changed = ("steps" in given) != ("steps" in merged)
             merged.pop("steps", None)
             merged.pop("minutes", None)
+            if unit_changed:
+                # a default cap in minutes means nothing for a walk now counted in steps
+                merged.pop("grow", None)
+                merged.pop("grow_to", None)
         merged.update(given)
         prefix = f"routines.{name}"
         if "steps" in given and "minutes" in given:

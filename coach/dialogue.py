@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .config import Config
@@ -40,6 +40,7 @@ from .events import (
     WalkEnded,
     WalkProgress,
 )
+from .progression import Plan
 from .routines import TIMED_TICK_S, Mark, Routine, Walk, routines_from_config
 from .voicepack import VoicePack
 
@@ -115,14 +116,18 @@ class Engine:
     """The coach's conversation: events in, actions out."""
 
     def __init__(self, config: Config, pack: VoicePack, *, seed: int | None = None,
-                 lengths: dict[str, float] | None = None) -> None:
-        """``lengths`` overrides planned lengths (steps or seconds) per routine, e.g. from
-        the progression of the long walks."""
+                 plans: Mapping[str, Plan] | None = None, today: tuple[int, float] = (0, 0.0)
+                 ) -> None:
+        """``plans`` sets today's length of the growing routines (from the history);
+        ``today`` is the steps and walking seconds already done today."""
         self.config = config
         self.pack = pack
-        self.routines: dict[str, Routine] = routines_from_config(config)
-        for name, planned in (lengths or {}).items():
-            self.routines[name] = self.routines[name].with_length(planned)
+        self._configured = routines_from_config(config)
+        self.routines: dict[str, Routine] = dict(self._configured)
+        self.plans: dict[str, Plan] = {}
+        for name, plan in (plans or {}).items():
+            self.set_plan(name, plan)
+        self.today_steps, self.today_seconds = today
         self._rng = random.Random(config.dialogue.seed if seed is None else seed)
         self.state = State.IDLE
         self.cadence = config.cadence.steps_per_minute
@@ -133,6 +138,11 @@ class Engine:
         self._out: list[Action] = []
 
     # --- entry points -------------------------------------------------------------------
+
+    def set_plan(self, routine: str, plan: Plan) -> None:
+        """Use a planned length for a growing routine from now on."""
+        self.plans[routine] = plan
+        self.routines[routine] = self._configured[routine].with_length(plan.length)
 
     def greet(self) -> list[Action]:
         """The first words of a session."""
@@ -275,6 +285,12 @@ class Engine:
         self.walk = Walk(routine)
         length = self._length(routine, routine.steps or 0, routine.seconds or 0.0)
         self._emit(self.pack.intro(name, self._rng, length=length))
+        plan = self.plans.get(name)
+        if plan is not None:
+            def words(value: float) -> str:
+                return self._length(routine, int(value), value)
+            self._say(f"plan_{plan.reason.value}", today=words(plan.length),
+                      last=words(plan.last if plan.last is not None else plan.length))
         self._say("check_path")
         if routine.caution:
             self._say("caution")
@@ -329,6 +345,8 @@ class Engine:
         self._out.append(WalkEnded(r.name, outcome, walk.steps, walk.seconds, walk.head_turns,
                                    self.cadence, r.planned, r.unit))
         self.last_walk = LastWalk(r.name, walk.steps, walk.seconds)
+        self.today_steps += walk.steps
+        self.today_seconds += walk.seconds
         self.walk = None
 
     # --- handlers named in TRANSITIONS ---------------------------------------------------
@@ -408,12 +426,16 @@ class Engine:
             else:
                 self._say("time_so_far", time=self.pack.duration(walk.seconds),
                           left=self.pack.duration(walk.seconds_left))
-        elif self.last_walk is not None:
+            return
+        if self.last_walk is not None:
             last = self.last_walk
             routine = self.routines[last.routine]
             self._say("last_walk", routine=self.pack.routines[last.routine].name,
                       length=self._length(routine, last.steps, last.seconds))
-        else:
+        if self.today_steps or self.today_seconds:
+            self._say("today_total", steps=self.pack.steps(self.today_steps),
+                      time=self.pack.duration(self.today_seconds))
+        elif self.last_walk is None:
             self._say("nothing_yet")
 
     def _help(self, _: Heard) -> None:

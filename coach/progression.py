@@ -43,15 +43,15 @@ class GrowthRules:
     """How fast a long routine may grow."""
 
     start: float
-    """Newcomer length in seconds."""
+    """Newcomer length, in the routine's unit (seconds, or steps)."""
     per_session: float
     """Largest growth over the last done length per session, as a fraction (0.15 = +15%)."""
     per_week: float
     """Largest growth over the best length done before the last 7 days, as a fraction."""
     minimum_step: float
-    """Lengths are rounded down to a multiple of this many seconds."""
+    """Lengths are rounded down to a multiple of this (seconds, or steps)."""
     cap: float
-    """Longest length ever planned, in seconds."""
+    """Longest length ever planned (seconds, or steps)."""
 
     def __post_init__(self) -> None:
         for name in ("start", "per_session", "per_week", "minimum_step", "cap"):
@@ -79,9 +79,9 @@ class Plan:
     """Today's length for a long routine, and why."""
 
     length: float
-    """Seconds to walk today."""
+    """Today's length, in the routine's unit (seconds, or steps)."""
     last: float | None
-    """Length of the last walk that was done, in seconds; None if there was none."""
+    """Length of the last walk that was done, same unit; None if there was none."""
     reason: PlanReason
     """Why the length is what it is."""
 
@@ -97,8 +97,8 @@ def counts_as_done(walk: WalkRecord) -> bool:
 
 
 def done_length(walk: WalkRecord) -> float:
-    """Return the seconds a done walk earns: its plan, or its walking time if planned in steps."""
-    return walk.planned if walk.unit == "seconds" else walk.seconds
+    """Return the length a done walk earns: its plan, in its own unit."""
+    return walk.planned
 
 
 def _round_down(value: float, step: float) -> float:
@@ -106,7 +106,8 @@ def _round_down(value: float, step: float) -> float:
     return math.floor(value / step + 1e-9) * step
 
 
-def plan_length(rules: GrowthRules, walks: Sequence[WalkRecord], now: float) -> Plan:
+def plan_length(rules: GrowthRules, walks: Sequence[WalkRecord], now: float,
+                unit: str = "seconds") -> Plan:
     """Plan today's length from this routine's past walks (any outcome, any order).
 
     Parameters
@@ -115,9 +116,13 @@ def plan_length(rules: GrowthRules, walks: Sequence[WalkRecord], now: float) -> 
         Earlier walks of the routine; walks in progress or begun after ``now`` are ignored.
     now
         Unix seconds; the weekly limit looks at walks begun before ``now - WEEK``.
+    unit
+        ``seconds`` or ``steps``: the routine's unit; walks planned in another unit (the
+        routine was set up differently then) do not count.
     """
     attempts = sorted(
-        (w for w in walks if w.outcome is not Outcome.IN_PROGRESS and w.started_at <= now),
+        (w for w in walks if w.outcome is not Outcome.IN_PROGRESS and w.started_at <= now
+         and w.unit == unit),
         key=lambda w: (w.started_at, w.id),
     )
     done = [w for w in attempts if counts_as_done(w)]

@@ -13,7 +13,7 @@ from .dialogue import Engine
 from .errors import UsageError
 from .events import Event, Heard, Line, NotUnderstood, TimerFired, WalkBegan, WalkEnded
 from .intents import Intents
-from .runner import Session, VirtualClock, speech_seconds
+from .runner import Recorder, Session, VirtualClock, speech_seconds
 
 _AT = re.compile(r"^\s*(?P<t>\d+(?:\.\d+)?)\s*:(?P<text>.*?)(?:@(?P<conf>\d*\.?\d+))?\s*$")
 
@@ -89,7 +89,8 @@ class JsonTimeline:
 
 def simulate(engine: Engine, script: list[Scripted], *, words_per_minute: int,
              until: float | None = None, out: IO[str] | None = None,
-             observe: Callable[[float, str, dict[str, Any]], None] | None = None) -> None:
+             observe: Callable[[float, str, dict[str, Any]], None] | None = None,
+             recorder: Recorder | None = None) -> None:
     """Run a scripted session on a virtual clock, printing its timeline."""
     printer = JsonTimeline(engine, out or sys.stdout)
 
@@ -98,7 +99,8 @@ def simulate(engine: Engine, script: list[Scripted], *, words_per_minute: int,
         if observe is not None:
             observe(t, kind, data)
 
-    session = Session(engine, TimedVoice(words_per_minute), VirtualClock(), observe=both)
+    session = Session(engine, TimedVoice(words_per_minute), VirtualClock(), observe=both,
+                      recorder=recorder)
     for entry in script:
         session.at(entry.t, entry.event)
     session.run(until=until)

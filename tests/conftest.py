@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,16 @@ from coach.events import Action, Beat, Command, Event, Heard, Say, SpeechDone
 from coach.voicepack import VoicePack
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every test (and every coach it starts) away from the user's own history, cache
+    and config: they go to a fresh folder for this run."""
+    home = Path(tempfile.mkdtemp(prefix="coach-tests-"))
+    os.environ["COACH_DATA_DIR"] = str(home / "data")
+    os.environ["COACH_CACHE_DIR"] = os.environ.get("COACH_TEST_CACHE_DIR") or str(home / "cache")
+    os.environ["XDG_CONFIG_HOME"] = str(home / "config")
+    os.environ.pop("COACH_CONFIG", None)
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +93,23 @@ def keys(actions: list[Action]) -> list[str]:
 def drive(config: Config, pack: VoicePack) -> Iterator[Driver]:
     """A fresh engine on the shipped config and pack, greeted."""
     yield Driver(Engine(config, pack))
+
+
+FAST = """
+[cadence]
+steps_per_minute = 120
+fastest = 120
+[voice]
+rate = 400
+"""
+
+
+@pytest.fixture
+def fast_config(tmp_path: Path) -> Path:
+    """A config with a quick voice and beat, so real-time tests stay short."""
+    config = tmp_path / "fast.toml"
+    config.write_text(FAST)
+    return config
 
 
 def run_coach(*args: str, stdin: str | None = None, cwd: Path = ROOT,

@@ -14,6 +14,7 @@ from coach.config import (
     CadenceConfig,
     Config,
     DialogueConfig,
+    ProgressionConfig,
     RecognitionConfig,
     RoutineConfig,
     TurnsConfig,
@@ -72,8 +73,8 @@ def test_shipped_config_loads_from_its_path(config: Config) -> None:
 
 
 def test_sections_cover_every_part_of_config() -> None:
-    assert SECTIONS == ["cadence", "turns", "dialogue", "routines", "voice", "audio",
-                        "recognition"]
+    assert SECTIONS == ["cadence", "turns", "dialogue", "progression", "routines", "voice",
+                        "audio", "recognition"]
 
 
 @pytest.mark.parametrize("section", SECTIONS)
@@ -102,7 +103,8 @@ def test_config_toml_documents_ranges() -> None:
                          ids=lambda v: v if isinstance(v, str) else None)
 def test_range_comments_match_the_code(section: str, key: str, lo: float, hi: float) -> None:
     types = {"cadence": CadenceConfig, "turns": TurnsConfig, "dialogue": DialogueConfig,
-             "voice": VoiceConfig, "recognition": RecognitionConfig}
+             "progression": ProgressionConfig, "voice": VoiceConfig,
+             "recognition": RecognitionConfig}
     meta = {f.name: f.metadata for f in dataclasses.fields(types[section])}[key]
     assert (meta["lo"], meta["hi"]) == (lo, hi)
 
@@ -118,7 +120,7 @@ def test_a_section_overrides_only_the_keys_it_sets(tmp_path: Path) -> None:
 def test_routine_keys_merge_with_the_routine_defaults(tmp_path: Path) -> None:
     config = Config.load(write_config(tmp_path, "[routines.hallway]\nhead_turns = false\n"))
     assert config.routines["hallway"] == RoutineConfig(steps=10, straight_steps=4,
-                                                       head_turns=False)
+                                                       head_turns=False, daily=1)
 
 
 def test_minutes_replace_a_routines_default_steps(tmp_path: Path) -> None:
@@ -323,3 +325,35 @@ def test_cli_config_option_beats_coach_config(tmp_path: Path) -> None:
     result = run_coach("--config", str(SHIPPED), "simulate", "--at", "0:start hallway",
                        "--until", "1", env={"COACH_CONFIG": str(bad)})
     assert result.returncode == 0, result.stderr
+
+
+# --- growth of the long routines ---------------------------------------------------------
+
+
+def test_growth_rules_follow_the_routine_unit() -> None:
+    config = Config.default()
+    walk, hill = config.growth_rules("walk"), config.growth_rules("hill")
+    assert walk is not None and (walk.start, walk.cap, walk.minimum_step) == (180, 1200, 15)
+    assert hill is not None and (hill.start, hill.cap, hill.minimum_step) == (12, 30, 1)
+    assert config.growth_rules("couch") is None
+
+
+@pytest.mark.parametrize(("text", "key", "says"), [
+    ("[routines.hallway]\ngrow = true\n", "routines.hallway.grow_to", "needs grow_to"),
+    ("[routines.walk]\ngrow_to = 1\n", "routines.walk.grow_to", "at least start"),
+    ("[routines.walk]\nminutes = 0.5\n", "progression.per_session", "never grow"),
+    ("[progression]\nper_week = 0.02\n", "progression.per_week", "never grow"),
+])
+def test_growth_that_cannot_work_is_named(tmp_path: Path, text: str, key: str,
+                                          says: str) -> None:
+    err = load_error(write_config(tmp_path, text))
+    assert err.key == key and says in str(err)
+
+
+def test_counting_a_growing_walk_in_steps_drops_its_minute_cap(tmp_path: Path) -> None:
+    config = Config.load(write_config(tmp_path, "[routines.walk]\nsteps = 100\n"))
+    assert config.growth_rules("walk") is None
+    grown = Config.load(write_config(tmp_path, "[routines.walk]\nsteps = 100\ngrow = true\n"
+                                     "grow_to = 300\n"))
+    rules = grown.growth_rules("walk")
+    assert rules is not None and (rules.start, rules.cap) == (100, 300)

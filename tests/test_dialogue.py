@@ -24,6 +24,7 @@ from coach.events import (
     TimerFired,
     WalkEnded,
 )
+from coach.progression import Plan, PlanReason
 from coach.voicepack import VoicePack
 
 C = Command
@@ -290,6 +291,30 @@ def test_variants_follow_the_seed(config: Config, pack: VoicePack) -> None:
     assert len({tuple(session(s)) for s in range(5)}) > 1, "variants differ between seeds"
 
 
-def test_lengths_override_the_config(config: Config, pack: VoicePack) -> None:
-    d = Driver(Engine(config, pack, lengths={"walk": 210.0}))
-    assert "three minutes and thirty seconds" in said(d.hear(C.START, "walk"))[0].text
+def test_a_plan_sets_the_length_and_says_why(config: Config, pack: VoicePack) -> None:
+    plan = Plan(210.0, 180.0, PlanReason.GROWING)
+    d = Driver(Engine(config, pack, plans={"walk": plan}))
+    lines = said(d.hear(C.START, "walk"))
+    assert "three minutes and thirty seconds" in lines[0].text
+    assert lines[1].key == "plan_growing"
+    assert "three minutes" in lines[1].text and "three minutes and thirty seconds" in lines[1].text
+    d.send(SpeechDone())
+    d.beats(210)
+    assert d.state == "finished"
+
+
+def test_plan_after_a_stop_holds_the_length(config: Config, pack: VoicePack) -> None:
+    plan = Plan(14.0, 14.0, PlanReason.HOLDING_AFTER_STOP)
+    d = Driver(Engine(config, pack, plans={"hill": plan}))
+    lines = said(d.hear(C.START, "hill"))
+    assert "fourteen steps" in lines[0].text and lines[1].key == "plan_holding_after_stop"
+
+
+def test_how_many_after_walks_gives_todays_total(config: Config, pack: VoicePack) -> None:
+    d = Driver(Engine(config, pack, today=(20, 30.0)))
+    assert keys(d.hear(C.HOW_MANY)) == ["today_total"]
+    d.start("couch")
+    d.beats(4)
+    lines = said(d.hear(C.HOW_MANY))
+    assert [line.key for line in lines] == ["last_walk", "today_total"]
+    assert "twenty-four steps" in lines[1].text

@@ -65,9 +65,15 @@ def test_ninety_five_percent_of_the_plan_counts_as_done() -> None:
     assert plan_length(RULES, [short_by_a_breath], NOW).last == 240
 
 
-def test_a_walk_planned_in_steps_earns_its_walking_time() -> None:
+def test_a_routine_planned_in_steps_grows_in_steps() -> None:
+    rules = GrowthRules(start=12, per_session=0.25, per_week=0.5, minimum_step=1, cap=40)
+    in_steps = walk(12, seconds=15, unit="steps", steps=12)
+    assert plan_length(rules, [in_steps], NOW, unit="steps") == Plan(15, 12, PlanReason.GROWING)
+
+
+def test_walks_of_another_unit_do_not_count() -> None:
     in_steps = walk(150, seconds=200, unit="steps", steps=150)
-    assert plan_length(RULES, [in_steps], NOW) == Plan(210, 200, PlanReason.GROWING)
+    assert plan_length(RULES, [in_steps], NOW) == Plan(RULES.start, None, PlanReason.NEWCOMER)
 
 
 def test_walks_in_progress_or_in_the_future_are_ignored() -> None:

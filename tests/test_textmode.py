@@ -10,16 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from conftest import ROOT, run_coach
-
-FAST = """
-[cadence]
-steps_per_minute = 120
-fastest = 120
-[voice]
-rate = 400
-"""
 
 
 class Coach:
@@ -76,14 +67,6 @@ class Coach:
         return status, self.drain(1.0)
 
 
-@pytest.fixture
-def fast_config(tmp_path: Path) -> Path:
-    """A config with a quick voice and beat, so real-time tests stay short."""
-    config = tmp_path / "config.toml"
-    config.write_text(FAST)
-    return config
-
-
 def test_walk_pause_resume_and_end_of_input(fast_config: Path) -> None:
     coach = Coach(fast_config)
     try:
@@ -108,7 +91,8 @@ def test_walk_pause_resume_and_end_of_input(fast_config: Path) -> None:
 
 
 def test_unknown_words_get_an_answer_and_eof_ends_cleanly(fast_config: Path) -> None:
-    result = run_coach("--config", str(fast_config), "text", stdin="purple monkey\nhow many\n")
+    result = run_coach("--config", str(fast_config), "--no-history", "text",
+                       stdin="purple monkey\nhow many\n")
     assert result.returncode == 0, result.stderr
     assert "coach: Ready." in result.stdout
     assert "didn't catch that" in result.stdout

@@ -328,6 +328,7 @@ def sample_values(pack: VoicePack) -> dict[str, list[str]]:
     times = [pack.duration(s) for s in (0, 1, 30, 59, 60, 61, 90, 120, 150, 300, 3599)]
     return {"n": [*pack.numbers, "150"], "routine": [w.name for w in pack.routines.values()],
             "steps": steps, "time": times, "left": steps + times, "length": steps + times,
+            "today": steps + times, "last": steps + times,
             "cadence": ["20", "60", "120"], "minutes": [pack.duration(60), pack.duration(120)],
             "seconds": [pack.duration(1), pack.duration(30)]}
 
