@@ -19,6 +19,7 @@ from .events import (
     QUESTION_TIMER,
     Action,
     Beat,
+    BeatDelayed,
     CancelTimer,
     Command,
     Cue,
@@ -158,6 +159,11 @@ class Engine:
         elif isinstance(event, Beat):
             if self.state is S.WALKING:
                 self._beat()
+        elif isinstance(event, BeatDelayed):
+            if self.state is S.WALKING and self.walk is not None:
+                # the person keeps walking while a long line is said: that time counts
+                self.walk = dataclasses.replace(self.walk,
+                                                seconds=self.walk.seconds + event.seconds)
         elif isinstance(event, SpeechDone):
             if self.state is S.BRIEFING:
                 self._set(S.WALKING)

@@ -120,6 +120,14 @@ class Beat:
 
 
 @dataclass(frozen=True)
+class BeatDelayed:
+    """The coming beat is late because a line ran past it (never two voices at once)."""
+
+    seconds: float
+    """How late, in seconds."""
+
+
+@dataclass(frozen=True)
 class SpeechDone:
     """Everything the coach was asked to say has been said (or cut off)."""
 
@@ -132,7 +140,7 @@ class TimerFired:
     """The timer's name, as given in :class:`StartTimer`."""
 
 
-Event = Heard | NotUnderstood | Beat | SpeechDone | TimerFired
+Event = Heard | NotUnderstood | Beat | BeatDelayed | SpeechDone | TimerFired
 
 
 # --- actions ----------------------------------------------------------------------------

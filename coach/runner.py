@@ -16,6 +16,7 @@ from .dialogue import Engine
 from .events import (
     Action,
     Beat,
+    BeatDelayed,
     CancelTimer,
     Event,
     Line,
@@ -135,6 +136,7 @@ class Session:
         self._speaking_until: float | None = None
         self._beat_interval: float | None = None
         self._beat_at: float | None = None
+        self._beat_late = 0.0
         self._timers: dict[str, float] = {}
         self._waiting_timers: dict[str, float] = {}
         self._quitting = False
@@ -156,7 +158,7 @@ class Session:
 
         After QUIT the session still finishes what it is saying (but starts nothing new).
         """
-        self._apply(self.engine.greet())
+        self._apply(self.engine.greet(), self.clock.now())
         while True:
             if self._quitting and self._speaking_until is None and not self._speech:
                 return
@@ -170,7 +172,7 @@ class Session:
                 self._quitting = True
                 continue
             if posted is not None:
-                self._feed(posted)
+                self._feed(posted, self.clock.now())
                 continue
             self._fire_due()
 
@@ -183,38 +185,44 @@ class Session:
         return min(times) if times else None
 
     def _fire_due(self) -> None:
+        # Everything runs at the time it was due, not when the loop woke: the beat and the
+        # lines stay on their schedule whatever the wake-up jitter.
         now = self.clock.now()
         if self._speaking_until is not None and self._speaking_until <= now:
-            self._speaking_until = None
-            self._next_line(now)
+            at, self._speaking_until = self._speaking_until, None
+            self._next_line(at)
             return
         if self._due and self._due[0].at <= now:
-            self._feed(heapq.heappop(self._due).payload)
+            due = heapq.heappop(self._due)
+            self._feed(due.payload, due.at)
             return
         for name, at in sorted(self._timers.items(), key=lambda kv: kv[1]):
             if at <= now:
                 del self._timers[name]
-                self.observe(now, "timer", {"timer": name})
-                self._feed(TimerFired(name))
+                self.observe(at, "timer", {"timer": name})
+                self._feed(TimerFired(name), at)
                 return
         if self._beat_at is not None and self._beat_at <= now:
             if self._speaking_until is not None:
                 # never two voices at once: the beat waits for the line to finish
+                self._beat_late += self._speaking_until - self._beat_at
                 self._beat_at = self._speaking_until
                 return
             assert self._beat_interval is not None
-            self._beat_at = now + self._beat_interval
-            self._feed(Beat())
+            at, self._beat_at = self._beat_at, self._beat_at + self._beat_interval
+            if self._beat_late > 0:
+                late, self._beat_late = self._beat_late, 0.0
+                self._feed(BeatDelayed(late), at)
+            self._feed(Beat(), at)
 
-    def _feed(self, event: Event) -> None:
+    def _feed(self, event: Event, at: float) -> None:
         actions = self.engine.handle(event)
-        self.observe(self.clock.now(), "event", {"event": event})
-        self._apply(actions)
+        self.observe(at, "event", {"event": event})
+        self._apply(actions, at)
 
     # --- actions ------------------------------------------------------------------------
 
-    def _apply(self, actions: list[Action]) -> None:
-        now = self.clock.now()
+    def _apply(self, actions: list[Action], now: float) -> None:
         for action in actions:
             if isinstance(action, Say):
                 self._speech.append(action.line)
@@ -226,12 +234,14 @@ class Session:
             elif isinstance(action, StartBeat):
                 self._beat_interval = action.interval_s
                 self._beat_at = now + action.interval_s
+                self._beat_late = 0.0
             elif isinstance(action, RetimeBeat):
                 if self._beat_at is not None and self._beat_interval is not None:
                     self._beat_at += action.interval_s - self._beat_interval
                 self._beat_interval = action.interval_s
             elif isinstance(action, StopBeat):
                 self._beat_at = self._beat_interval = None
+                self._beat_late = 0.0
             elif isinstance(action, StartTimer):
                 # a question's time to answer runs from when it has been heard in full
                 self._timers.pop(action.name, None)
@@ -253,7 +263,7 @@ class Session:
                 self._timers[name] = now + after
             self._waiting_timers.clear()
             if drained_event:
-                self._feed(SpeechDone())
+                self._feed(SpeechDone(), now)
             return
         line = self._speech.pop(0)
         self.observe(now, "say", {"line": line})

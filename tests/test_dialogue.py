@@ -10,6 +10,7 @@ from coach.dialogue import TRANSITIONS, Engine
 from coach.events import (
     QUESTION_TIMER,
     Beat,
+    BeatDelayed,
     CancelTimer,
     Command,
     NotUnderstood,
@@ -318,3 +319,13 @@ def test_how_many_after_walks_gives_todays_total(config: Config, pack: VoicePack
     lines = said(d.hear(C.HOW_MANY))
     assert [line.key for line in lines] == ["last_walk", "today_total"]
     assert "twenty-four steps" in lines[1].text
+
+
+def test_a_late_beat_counts_as_walking_time(drive: Driver) -> None:
+    drive.start("walk")
+    drive.beats(2)
+    assert drive.send(BeatDelayed(1.5)) == []
+    assert drive.engine.walk is not None and drive.engine.walk.seconds == 3.5
+    drive.hear(C.PAUSE)
+    drive.send(BeatDelayed(9.0))
+    assert drive.engine.walk.seconds == 3.5, "paused time is not walking time"

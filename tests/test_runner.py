@@ -47,7 +47,8 @@ def session(config: Config, pack: VoicePack, voice: RecordingVoice,
 
 def test_beats_keep_time_and_wait_for_long_lines(config: Config, pack: VoicePack) -> None:
     voice = RecordingVoice()
-    s = session(config, pack, voice)
+    recorder = RecordingRecorder()
+    s = session(config, pack, voice, recorder)
     s.at(0, Heard(Command.START, "hallway"))
     s.run()
     counts = [(t, text) for t, text in voice.history if text[:-1].lower() in pack.numbers]
@@ -55,6 +56,8 @@ def test_beats_keep_time_and_wait_for_long_lines(config: Config, pack: VoicePack
     gaps = [round(b - a, 3) for a, b in pairwise(times)]
     # the 2.5 s turn after Four delays Five: never two voices at once
     assert gaps == [1.0, 1.0, 1.0, 2.8, 1.0, 1.0, 1.0, 2.8, 1.0]
+    ended = next(a for _, a in recorder.history if isinstance(a, WalkEnded))
+    assert ended.seconds == pytest.approx(10 + 2 * 1.8), "the time the turns held up the beat is walked time"
     starts_ends = [(t, t + (2.5 if "shoulder" in text or "forward" in text.lower() else 0.3))
                    for t, text in voice.history]
     for (_, end), (start, _) in pairwise(starts_ends):

@@ -112,9 +112,13 @@ def test_duration_routines(config: Config, pack: VoicePack, routine: str) -> Non
     rows = timeline(config, pack, f"0:start {routine}")
     counts = lines(rows, "count")
     steps = [r for r in counts if r.get("unit") is None]
-    assert len(steps) == 180 and max(r["n"] for r in steps) == 4
+    ended = next(r for r in rows if r.get("walk") == "finished")
+    # three minutes of walking, the time the longer lines hold up the beat included
+    assert 180 <= ended["seconds"] < 185
+    assert 100 < len(steps) == ended["steps"] < 180
+    assert max(r["n"] for r in steps) == 4
     assert [r["n"] for r in counts if r.get("unit") == "seconds"] == [60, 120]
-    assert sum(1 for r in lines(rows) if r["key"] == "reminder") == 4
+    assert sum(1 for r in lines(rows) if r["key"] == "reminder") == len(steps) // 40
     turns = [r["side"] for r in lines(rows, "turn")]
     assert turns[:4] == ["left", "right", "left", "right"] and turns[-1] == "forward"
     assert lines(rows)[-1]["cue"] == "summary"
@@ -127,7 +131,7 @@ def test_elliptical_calls_time_not_steps(config: Config, pack: VoicePack) -> Non
     assert [r["n"] for r in counts] == list(range(30, 300, 30))
     assert all(r["unit"] == "seconds" for r in counts)
     ended = next(r for r in rows if r.get("walk") == "finished")
-    assert ended["steps"] == 0 and ended["seconds"] == 300
+    assert ended["steps"] == 0 and 300 <= ended["seconds"] < 301
     assert "five minutes" in lines(rows)[-1]["say"].lower()
 
 
@@ -165,7 +169,7 @@ def test_twenty_minute_walk_is_instant(config: Config, pack: VoicePack) -> None:
     start = time.perf_counter()
     rows = timeline(long, pack, "0:start walk")
     elapsed = time.perf_counter() - start
-    assert len(lines(rows, "count")) > 1200
+    assert len(lines(rows, "count")) > 800
     assert rows[-1]["t"] > 20 * 60
     assert elapsed < 1.0, f"a 20-minute walk took {elapsed:.2f}s to simulate"
 
