@@ -57,7 +57,7 @@ def test_beats_keep_time_and_wait_for_long_lines(config: Config, pack: VoicePack
     # the 2.5 s turn after Four delays Five: never two voices at once
     assert gaps == [1.0, 1.0, 1.0, 2.8, 1.0, 1.0, 1.0, 2.8, 1.0]
     ended = next(a for _, a in recorder.history if isinstance(a, WalkEnded))
-    assert ended.seconds == pytest.approx(10 + 2 * 1.8), "the time the turns held up the beat is walked time"
+    assert ended.seconds == pytest.approx(10 + 2 * 1.8), "held-up beats count as walked"
     starts_ends = [(t, t + (2.5 if "shoulder" in text or "forward" in text.lower() else 0.3))
                    for t, text in voice.history]
     for (_, end), (start, _) in pairwise(starts_ends):
