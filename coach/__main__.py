@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -43,7 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, help="seed for line variants (default: config)")
     sim.add_argument("--until", type=float, metavar="SECONDS",
                      help="stop the simulation at this time (default: when nothing is left)")
-    sub.add_parser("text", help="type commands; the coach's lines are printed")
+    text = sub.add_parser("text", help="type commands; the coach speaks (and prints) its lines")
+    text.add_argument("--silent", action="store_true", help="print the lines, do not speak")
+    bench = sub.add_parser("bench", help="measure the coach: prints JSON")
+    bench.add_argument("what", choices=["speak"], help="speak: beat accuracy, stop latency, "
+                       "first sound, rendering time and CPU through the configured speaker")
+    bench.add_argument("--stops", type=int, default=20, help="stops to time (default 20)")
     sub.add_parser("check", help="check config, voice pack, speech, audio and recognition")
     hist = sub.add_parser("history", help="recent walks, per-day totals and the streak")
     hist.add_argument("--days", type=int, help="days of totals (default 14; 28 for --chart)")
@@ -92,11 +98,25 @@ def _run(args: argparse.Namespace) -> int:
             if history is not None:
                 history.close()
         return 0
+    if args.command == "bench":
+        from .bench import bench_speak
+        print(json.dumps(bench_speak(config, pack, stops=args.stops)))
+        return 0
     from .textmode import run_text
     engine, recorder, history = _engine(args, config, pack, now, not args.no_history, None)
+    voice = None
+    if not args.silent:
+        from .voice import open_voice
+        voice = open_voice(config, pack, _warn, echo=sys.stdout)
     try:
-        run_text(engine, words_per_minute=config.voice.rate, recorder=recorder)
+        if voice is None:
+            run_text(engine, words_per_minute=config.voice.rate, recorder=recorder)
+        else:
+            run_text(engine, words_per_minute=config.voice.rate, recorder=recorder,
+                     voice=voice, clock=voice.clock, on_start=voice.attach)
     finally:
+        if voice is not None:
+            voice.player.close()
         if history is not None:
             history.close()
     return 0

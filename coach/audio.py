@@ -35,7 +35,8 @@ class Device:
     """Default sample rate in Hz."""
 
 
-def _sounddevice() -> Any:
+def sounddevice_module() -> Any:
+    """The sounddevice module; AudioUnavailable says how to install PortAudio if missing."""
     try:
         import sounddevice
     except OSError as err:  # the module imports, but PortAudio itself is missing
@@ -48,7 +49,7 @@ def _sounddevice() -> Any:
 
 def list_devices() -> list[Device]:
     """Every device PortAudio sees."""
-    sd = _sounddevice()
+    sd = sounddevice_module()
     return [Device(i, str(d["name"]), int(d["max_input_channels"]),
                    int(d["max_output_channels"]), float(d["default_samplerate"]))
             for i, d in enumerate(sd.query_devices())]
@@ -64,7 +65,7 @@ def find_device(spec: str, kind: str) -> Device:
     usable = [d for d in devices if (d.outputs if kind == "output" else d.inputs) > 0]
     chosen: Device | None = None
     if not spec:
-        sd = _sounddevice()
+        sd = sounddevice_module()
         default = sd.default.device[0 if kind == "input" else 1]
         chosen = next((d for d in usable if d.index == default), None)
         if chosen is None and usable:

@@ -18,7 +18,9 @@ from .events import (
     Beat,
     BeatDelayed,
     CancelTimer,
+    Command,
     Event,
+    Heard,
     Line,
     RetimeBeat,
     Say,
@@ -156,12 +158,16 @@ class Session:
     def run(self, *, until: float | None = None, forever: bool = False) -> None:
         """Run until nothing is left to do (or ``until``), or with ``forever`` until QUIT.
 
-        After QUIT the session still finishes what it is saying (but starts nothing new).
+        After QUIT the session still finishes what it is saying, and a walk under way is
+        stopped (and said to be), before it ends.
         """
         self._apply(self.engine.greet(), self.clock.now())
         while True:
             if self._quitting and self._speaking_until is None and not self._speech:
-                return
+                if self.engine.walk is None:
+                    return
+                self._feed(Heard(Command.STOP, text="(end of input)"), self.clock.now())
+                continue
             due = self._next_due()
             if due is None and not forever:
                 return

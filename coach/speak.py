@@ -14,7 +14,6 @@ import io
 import logging
 import os
 import queue
-import shutil
 import tempfile
 import threading
 import wave
@@ -136,64 +135,54 @@ def _pyttsx3_version() -> str:
         return "none"
 
 
-class Renderer:
-    """The one owner of pyttsx3: renders text to audio on its own thread, one line at a time.
+_Job = tuple[str, "VoiceSettings", "queue.Queue[np.ndarray | BaseException]"]
 
-    pyttsx3 hangs when two threads call ``runAndWait``, so every call goes through this
-    object's worker thread; a render that hangs is abandoned and the engine re-created.
+
+class _TtsThread:
+    """The one owner of pyttsx3 in this process: a single thread that renders every line.
+
+    pyttsx3 keeps one engine per process and hangs when two threads call ``runAndWait``, so
+    every render, whatever its voice, goes through this thread's queue.
     """
 
-    def __init__(self, settings: VoiceSettings, *, timeout_s: float = 10.0) -> None:
-        self.settings = settings
-        self.timeout_s = timeout_s
-        self._jobs: queue.Queue[tuple[str, queue.Queue[np.ndarray | BaseException]] | None]
-        self._jobs = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._scratch = Path(tempfile.mkdtemp(prefix="coach-tts-"))
+    _instance: _TtsThread | None = None
+    _guard = threading.Lock()
 
-    def render(self, text: str) -> np.ndarray:
-        """Mono int16 samples at TTS_RATE for ``text``, silence trimmed."""
-        if self._thread is None or not self._thread.is_alive():
-            self._start()
-        reply: queue.Queue[np.ndarray | BaseException] = queue.Queue()
-        self._jobs.put((text, reply))
-        try:
-            result = reply.get(timeout=self.timeout_s)
-        except queue.Empty:
-            _LOGGER.warning("pyttsx3 hung rendering %r; starting it afresh", text)
-            self._thread = None  # the stuck thread is a daemon; a new one takes over
-            raise TtsUnavailable(f"speech synthesis hung for {self.timeout_s:.0f} s") from None
-        if isinstance(result, BaseException):
-            raise result
-        return result
+    def __init__(self) -> None:
+        self.jobs: queue.Queue[_Job] = queue.Queue()
+        self.scratch = Path(tempfile.mkdtemp(prefix="coach-tts-"))
+        self.thread = threading.Thread(target=self._work, daemon=True, name="coach-tts")
+        self.thread.start()
 
-    def close(self) -> None:
-        """Stop the worker thread and remove scratch files."""
-        if self._thread is not None and self._thread.is_alive():
-            self._jobs.put(None)
-            self._thread.join(timeout=2)
-        shutil.rmtree(self._scratch, ignore_errors=True)
+    @classmethod
+    def get(cls) -> _TtsThread:
+        """The running thread, started (or started afresh after a hang) on first use."""
+        with cls._guard:
+            if cls._instance is None or not cls._instance.thread.is_alive():
+                cls._instance = cls()
+            return cls._instance
 
-    def _start(self) -> None:
-        self._jobs = queue.Queue()
-        self._thread = threading.Thread(target=self._work, args=(self._jobs,), daemon=True,
-                                        name="coach-tts")
-        self._thread.start()
+    @classmethod
+    def abandon(cls, stuck: _TtsThread) -> None:
+        """Forget a thread that hung, so the next render starts a new one."""
+        with cls._guard:
+            if cls._instance is stuck:
+                cls._instance = None
 
-    def _work(self, jobs: queue.Queue[tuple[str, queue.Queue[np.ndarray | BaseException]]
-                                      | None]) -> None:
-        try:
-            engine = self._engine()
-        except BaseException as err:  # report the failure to whoever is waiting
-            while (job := jobs.get()) is not None:
-                job[1].put(err)
-            return
+    def _work(self) -> None:
+        engine: Any = None
+        current: VoiceSettings | None = None
         count = 0
-        while (job := jobs.get()) is not None:
-            text, reply = job
-            count += 1
-            path = self._scratch / f"{count}.wav"
+        while True:
+            text, settings, reply = self.jobs.get()
             try:
+                if engine is None:
+                    engine = _new_engine()
+                if settings != current:
+                    _configure(engine, settings)
+                    current = settings
+                count += 1
+                path = self.scratch / f"{count}.wav"
                 # pyttsx3 prints "Audio saved to ..." on stdout; keep it off the user's screen
                 with contextlib.redirect_stdout(io.StringIO()):
                     engine.save_to_file(text, str(path))
@@ -201,22 +190,53 @@ class Renderer:
                 samples, rate = read_wav(path)
                 path.unlink(missing_ok=True)
                 reply.put(trim_silence(samples, rate=rate))
+            except TtsUnavailable as err:
+                reply.put(err)
             except Exception as err:
-                reply.put(TtsUnavailable(f"could not render {text!r}: {err}"))
+                reply.put(TtsUnavailable(f"could not render {text!r}: {err!r}"))
 
-    def _engine(self) -> Any:
-        info_voices = probe_tts().voices  # raises TtsUnavailable with the install command
-        import pyttsx3
 
-        engine = pyttsx3.init()
-        voice = pick_voice(info_voices, self.settings.voice)
-        if voice is not None:
-            engine.setProperty("voice", voice.id)
-        elif self.settings.voice:
-            _LOGGER.warning("no TTS voice matches %r; using the default", self.settings.voice)
-        engine.setProperty("rate", self.settings.rate)
-        engine.setProperty("volume", self.settings.volume)
-        return engine
+def _new_engine() -> Any:
+    probe_tts()  # raises TtsUnavailable with the install command
+    import pyttsx3
+
+    return pyttsx3.init()
+
+
+def _configure(engine: Any, settings: VoiceSettings) -> None:
+    voice = pick_voice(probe_tts().voices, settings.voice) if settings.voice else None
+    if voice is not None:
+        engine.setProperty("voice", voice.id)
+    elif settings.voice:
+        _LOGGER.warning("no TTS voice matches %r; using the default", settings.voice)
+    engine.setProperty("rate", settings.rate)
+    engine.setProperty("volume", settings.volume)
+
+
+class Renderer:
+    """Renders text with one voice setting, through the process's single pyttsx3 thread."""
+
+    def __init__(self, settings: VoiceSettings, *, timeout_s: float = 10.0) -> None:
+        self.settings = settings
+        self.timeout_s = timeout_s
+
+    def render(self, text: str) -> np.ndarray:
+        """Mono int16 samples at TTS_RATE for ``text``, silence trimmed."""
+        worker = _TtsThread.get()
+        reply: queue.Queue[np.ndarray | BaseException] = queue.Queue()
+        worker.jobs.put((text, self.settings, reply))
+        try:
+            result = reply.get(timeout=self.timeout_s)
+        except queue.Empty:
+            _LOGGER.warning("pyttsx3 hung rendering %r; starting it afresh", text)
+            _TtsThread.abandon(worker)  # the stuck thread is a daemon; a new one takes over
+            raise TtsUnavailable(f"speech synthesis hung for {self.timeout_s:.0f} s") from None
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close(self) -> None:
+        """Nothing to release: the pyttsx3 thread is shared and ends with the process."""
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
+from collections.abc import Callable
 from typing import IO
 
 from .dialogue import Engine
 from .events import Command, Heard, Line, Say, WalkEnded
 from .intents import Intents
-from .runner import QUIT, RealClock, Recorder, Session, speech_seconds
+from .runner import QUIT, Clock, RealClock, Recorder, Session, Voice, speech_seconds
 
 
 class PrintVoice:
@@ -39,16 +39,33 @@ def _read(session: Session, intents: Intents, stdin: IO[str]) -> None:
 
 
 def run_text(engine: Engine, *, words_per_minute: int, recorder: Recorder | None = None,
-             stdin: IO[str] | None = None, out: IO[str] | None = None) -> None:
-    """Run an interactive typed session until EOF or Ctrl-C; a walk under way is stopped."""
+             stdin: IO[str] | None = None, out: IO[str] | None = None,
+             voice: Voice | None = None, clock: Clock | None = None,
+             on_start: Callable[[Session], None] | None = None) -> Session:
+    """Run an interactive typed session until EOF or Ctrl-C; a walk under way is stopped.
+
+    Lines are printed; with a ``voice`` (and its ``clock``) they are spoken too.
+    """
     out = out or sys.stdout
     out.write("(type a command such as 'start hallway'; Ctrl-D or Ctrl-C to quit)\n")
-    session = Session(engine, PrintVoice(out, words_per_minute), RealClock(), recorder=recorder)
+    session = Session(engine, voice or PrintVoice(out, words_per_minute), clock or RealClock(),
+                      recorder=recorder)
+    if on_start is not None:
+        on_start(session)
     reader = threading.Thread(target=_read, daemon=True, name="coach-stdin",
                               args=(session, Intents(engine.pack), stdin or sys.stdin))
     reader.start()
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         session.run(forever=True)
+    except KeyboardInterrupt:
+        _stop_on_interrupt(session, engine, recorder, out)
+    out.flush()
+    return session
+
+
+def _stop_on_interrupt(session: Session, engine: Engine, recorder: Recorder | None,
+                       out: IO[str]) -> None:
+    """Ctrl-C: a walk under way is stopped and recorded as such, without waiting to say so."""
     if engine.walk is not None:
         # leaving mid-walk is a stop: say so, and record it as stopped
         for action in engine.handle(Heard(Command.STOP, text="(end of input)")):
@@ -56,4 +73,3 @@ def run_text(engine: Engine, *, words_per_minute: int, recorder: Recorder | None
                 out.write(f"coach: {action.line.text}\n")
             elif recorder is not None and isinstance(action, WalkEnded):
                 recorder.record(action, session.clock.now())
-    out.flush()

@@ -89,6 +89,11 @@ _MENTION = "say:"
 _BREAK = "\x00"
 
 
+def placeholders(template: str) -> set[str]:
+    """The value placeholders of a template (mentions such as ``{say:stop}`` left out)."""
+    return {n for n in _PLACEHOLDER.findall(template) if not n.startswith(_MENTION)}
+
+
 def normalize(text: str) -> str:
     """Lower-case words without punctuation, single-spaced: how phrases are compared."""
     return " ".join(re.sub(r"[^\w']+", " ", text.lower()).replace(" '", " ").split())
