@@ -6,15 +6,12 @@ touches it goes through this module.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes.util
 import hashlib
 import importlib.metadata
-import io
 import logging
 import os
 import queue
-import tempfile
 import threading
 import wave
 from dataclasses import dataclass
@@ -150,7 +147,6 @@ class _TtsThread:
 
     def __init__(self) -> None:
         self.jobs: queue.Queue[_Job] = queue.Queue()
-        self.scratch = Path(tempfile.mkdtemp(prefix="coach-tts-"))
         self.thread = threading.Thread(target=self._work, daemon=True, name="coach-tts")
         self.thread.start()
 
@@ -170,47 +166,68 @@ class _TtsThread:
                 cls._instance = None
 
     def _work(self) -> None:
-        engine: Any = None
+        synth: _Synth | None = None
         current: VoiceSettings | None = None
-        count = 0
         while True:
             text, settings, reply = self.jobs.get()
             try:
-                if engine is None:
-                    engine = _new_engine()
+                if synth is None:
+                    synth = _Synth()
                 if settings != current:
-                    _configure(engine, settings)
+                    synth.configure(settings)
                     current = settings
-                count += 1
-                path = self.scratch / f"{count}.wav"
-                # pyttsx3 prints "Audio saved to ..." on stdout; keep it off the user's screen
-                with contextlib.redirect_stdout(io.StringIO()):
-                    engine.save_to_file(text, str(path))
-                    engine.runAndWait()
-                samples, rate = read_wav(path)
-                path.unlink(missing_ok=True)
-                reply.put(trim_silence(samples, rate=rate))
+                reply.put(trim_silence(synth.render(text)))
             except TtsUnavailable as err:
                 reply.put(err)
             except Exception as err:
                 reply.put(TtsUnavailable(f"could not render {text!r}: {err!r}"))
 
 
-def _new_engine() -> Any:
-    probe_tts()  # raises TtsUnavailable with the install command
-    import pyttsx3
+class _Synth:
+    """pyttsx3's espeak-ng engine, driven so that it gives back every sample of a line.
 
-    return pyttsx3.init()
+    pyttsx3's ``save_to_file`` loses the last buffer of each line (it writes the file before
+    adding the samples that came with the end-of-message event, so short lines can come out
+    empty), and ``Engine.setProperty`` took effect one line late. So lines are rendered
+    through pyttsx3's own espeak binding with a callback that keeps every sample, and the
+    properties are set through its driver, which applies them at once.
+    """
 
+    def __init__(self) -> None:
+        self._voices = probe_tts().voices  # raises TtsUnavailable with the install command
+        import pyttsx3
+        from pyttsx3.drivers import _espeak
 
-def _configure(engine: Any, settings: VoiceSettings) -> None:
-    voice = pick_voice(probe_tts().voices, settings.voice) if settings.voice else None
-    if voice is not None:
-        engine.setProperty("voice", voice.id)
-    elif settings.voice:
-        _LOGGER.warning("no TTS voice matches %r; using the default", settings.voice)
-    engine.setProperty("rate", settings.rate)
-    engine.setProperty("volume", settings.volume)
+        self._engine = pyttsx3.init()
+        self._driver = self._engine.proxy._driver
+        self._espeak = _espeak
+        self._chunks: list[np.ndarray] = []
+        _espeak.SetSynthCallback(self._collect)
+
+    def _collect(self, wav: Any, count: int, events: Any) -> int:
+        if count > 0:
+            self._chunks.append(np.frombuffer(ctypes.string_at(wav, count * 2),
+                                              dtype=np.int16).copy())
+        return 0
+
+    def configure(self, settings: VoiceSettings) -> None:
+        """Use a voice, rate and volume from the next line on."""
+        voice = pick_voice(self._voices, settings.voice) if settings.voice else None
+        if voice is not None:
+            self._driver.setProperty("voice", voice.id)
+        elif settings.voice:
+            _LOGGER.warning("no TTS voice matches %r; using the default", settings.voice)
+        self._driver.setProperty("rate", settings.rate)
+        self._driver.setProperty("volume", settings.volume)
+
+    def render(self, text: str) -> np.ndarray:
+        """Every sample of ``text``, mono int16 at TTS_RATE."""
+        self._chunks.clear()
+        self._espeak.Synth(text.encode("utf-8"), flags=self._espeak.CHARS_UTF8)
+        self._espeak.Synchronize()
+        if not self._chunks:
+            raise TtsUnavailable(f"espeak-ng produced no sound for {text!r}")
+        return np.concatenate(self._chunks)
 
 
 class Renderer:

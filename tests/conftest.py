@@ -28,6 +28,46 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["COACH_CACHE_DIR"] = os.environ.get("COACH_TEST_CACHE_DIR") or str(home / "cache")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
     os.environ.pop("COACH_CONFIG", None)
+    _start_virtual_audio(home / "audio")
+
+
+_AUDIO: dict[str, Any] = {}
+
+
+def _start_virtual_audio(folder: Path) -> None:
+    """A private sound server with a virtual speaker and microphone for the whole run.
+
+    It must be up, and PULSE_SERVER exported, before anything imports sounddevice: PortAudio
+    looks for devices once, at import.
+    """
+    from virtual_audio import VirtualAudio, VirtualAudioUnavailable, available
+
+    reason = available()
+    if reason is None:
+        try:
+            server = VirtualAudio.start(folder)
+        except VirtualAudioUnavailable as err:
+            reason = str(err)
+        else:
+            os.environ.update(server.env)
+            _AUDIO["server"] = server
+    _AUDIO["reason"] = reason
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the sound server."""
+    server = _AUDIO.get("server")
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture
+def virtual_audio() -> Any:
+    """The run's virtual sound server; skips (fails under CI) when it could not start."""
+    from virtual_audio import require_or_skip
+
+    require_or_skip(_AUDIO.get("reason"))
+    return _AUDIO["server"]
 
 
 @pytest.fixture(scope="session")
