@@ -69,6 +69,7 @@ class Player:
         self._lock = threading.Lock()
         self._clips: list[Clip] = []
         self._cut_at: float | None = None
+        self._cut_clips: list[Clip] = []
         self._failed: str | None = None
         self._closing = False
         self._last_now, self._last_mono = 0.0, time.monotonic()
@@ -107,9 +108,13 @@ class Player:
         return clip
 
     def cut(self) -> None:
-        """Silence everything now, and drop whatever is scheduled."""
+        """Silence everything now, and drop whatever is scheduled (lines scheduled after
+        this call still play)."""
+        now = self.now()
         with self._lock:
-            self._cut_at = self.now()
+            self._cut_clips = [c for c in self._clips if c.started is not None]
+            self._clips.clear()
+            self._cut_at = now
 
     def sounding(self, at: float | None = None) -> Any:
         """The tag of the clip sounding at stream time ``at`` (default: now), or None."""
@@ -148,13 +153,10 @@ class Player:
             self.log.underruns += 1
         with self._lock:
             if self._cut_at is not None:
-                for clip in self._clips:
-                    if clip.started is not None:
-                        clip.ended = dac
-                self._clips.clear()
+                for clip in self._cut_clips:
+                    clip.ended = dac
                 self.log.cuts.append((self._cut_at, dac))
-                self._cut_at = None
-                return
+                self._cut_at, self._cut_clips = None, []
             for clip in list(self._clips):
                 if clip.pos == 0:
                     offset = round((clip.at - dac) * self.rate)

@@ -233,10 +233,11 @@ class Session:
             if isinstance(action, Say):
                 self._speech.append(action.line)
             elif isinstance(action, Silence):
+                # cut even when the schedule says the line is over: the speaker may still
+                # be playing its end
                 self._speech.clear()
-                if self._speaking_until is not None:
-                    self.voice.cut(now)
-                    self._speaking_until = None
+                self.voice.cut(now)
+                self._speaking_until = None
             elif isinstance(action, StartBeat):
                 self._beat_interval = action.interval_s
                 self._beat_at = now + action.interval_s
