@@ -1,0 +1,200 @@
+"""Hearing commands: the recogniser interface every engine implements, the end-of-speech
+detector they share, and the streaming path that files and the microphone both go through."""
+
+from __future__ import annotations
+
+import logging
+import struct
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .audio import resample
+from .errors import CoachError
+from .events import Heard
+
+_LOGGER = logging.getLogger(__name__)
+
+RATE = 16000
+"""Recognisers take 16 kHz mono int16."""
+CHUNK_S = 0.05
+"""Audio arrives in chunks this long, live or from a file."""
+TRAILING_SILENCE_S = 1.0
+"""Silence added after a file, as a live stream would have it."""
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What a recogniser decided about one utterance."""
+
+    heard: Heard | None
+    """The command (with its confidence), or None when the utterance is not a command."""
+    text: str
+    """What was heard, as words."""
+    confidence: float
+    """How sure the engine is of ``heard`` (of the best guess when it is not acted on)."""
+    decided_at_s: float
+    """Stream time (seconds of audio fed) at which the decision was made."""
+
+    @property
+    def command(self) -> str | None:
+        """The canonical command, e.g. ``start hallway``, or None."""
+        return self.heard.canonical if self.heard is not None else None
+
+
+class Recognizer(Protocol):
+    """A speech recogniser fed 16 kHz mono int16 audio in small chunks as it arrives."""
+
+    engine: str
+    """Engine name, e.g. ``vosk``."""
+
+    def accept(self, chunk: np.ndarray) -> list[Recognition]:
+        """Feed the next chunk; return the utterances decided by the end of it."""
+
+    def finish(self) -> list[Recognition]:
+        """The stream has ended: decide whatever is still pending."""
+
+    def reset(self) -> None:
+        """Forget everything heard so far (a new stream begins)."""
+
+
+class Endpointer:
+    """Finds where speech starts and ends in a stream, from its loudness.
+
+    The noise floor is tracked so speech is told from a steady background (a fan, traffic);
+    an utterance ends after ``silence_s`` of quiet.
+    """
+
+    def __init__(self, *, silence_s: float = 0.25, min_speech_s: float = 0.12,
+                 ratio: float = 3.0, floor: float = 120.0) -> None:
+        self.silence_s = silence_s
+        self.min_speech_s = min_speech_s
+        self.ratio = ratio
+        self.min_floor = floor
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream."""
+        self.noise = self.min_floor
+        self.in_speech = False
+        self.speech_s = 0.0
+        self.quiet_s = 0.0
+        self.t = 0.0
+
+    def feed(self, chunk: np.ndarray) -> str | None:
+        """Take a chunk; return ``start`` or ``end`` when speech starts or ends in it."""
+        seconds = len(chunk) / RATE
+        self.t += seconds
+        level = float(np.sqrt(np.mean(chunk.astype(np.float64) ** 2))) if len(chunk) else 0.0
+        loud = level > max(self.min_floor, self.noise) * self.ratio
+        if not loud:
+            # follow the background slowly up and quickly down
+            rate = 0.05 if level > self.noise else 0.3
+            self.noise = max(self.min_floor, self.noise + (level - self.noise) * rate)
+        if loud:
+            self.quiet_s = 0.0
+            self.speech_s += seconds
+            if not self.in_speech and self.speech_s >= self.min_speech_s:
+                self.in_speech = True
+                return "start"
+        else:
+            self.quiet_s += seconds
+            if self.in_speech and self.quiet_s >= self.silence_s:
+                self.in_speech = False
+                self.speech_s = 0.0
+                return "end"
+            if not self.in_speech and self.quiet_s >= self.silence_s:
+                self.speech_s = 0.0
+        return None
+
+
+class AudioFileError(CoachError):
+    """A file is not audio the coach can read."""
+
+
+def read_audio(path: Path) -> np.ndarray:
+    """A WAV file (PCM 8/16/24/32-bit or float, any rate, any channels) as 16 kHz mono int16."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise AudioFileError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise AudioFileError(f"{path}: not a WAV file; the coach reads WAV audio (convert "
+                             "other formats first, e.g. `sox in.mp3 out.wav`)")
+    fmt, frames = None, None
+    pos = 12
+    while pos + 8 <= len(data):
+        tag, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        body = data[pos + 8:pos + 8 + size]
+        if tag == b"fmt ":
+            fmt = body
+        elif tag == b"data":
+            frames = body
+        pos += 8 + size + (size & 1)
+    if fmt is None or frames is None or len(fmt) < 16:
+        raise AudioFileError(f"{path}: a WAV file without audio (no fmt or data chunk)")
+    code, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
+    if code == 0xFFFE and len(fmt) >= 26:
+        code = struct.unpack("<H", fmt[24:26])[0]
+    width = bits // 8
+    if channels < 1 or rate < 1000 or width < 1:
+        raise AudioFileError(f"{path}: a damaged WAV header ({channels} channels, {rate} Hz)")
+    usable = len(frames) - len(frames) % (width * channels)
+    raw = frames[:usable]
+    if code == 3 and width in (4, 8):
+        samples = np.frombuffer(raw, dtype="<f4" if width == 4 else "<f8").astype(np.float64)
+    elif code == 1 and width == 1:
+        samples = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128) / 128
+    elif code == 1 and width in (2, 3, 4):
+        if width == 3:
+            b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+            ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16))
+            ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
+        else:
+            ints = np.frombuffer(raw, dtype="<i2" if width == 2 else "<i4").astype(np.int64)
+        samples = ints / float(1 << (8 * width - 1))
+    else:
+        raise AudioFileError(f"{path}: WAV encoding {code} with {bits}-bit samples is not "
+                             "supported; expected PCM (8, 16, 24, 32-bit) or float")
+    mono = samples.reshape(-1, channels).mean(axis=1)
+    pcm = np.clip(np.round(mono * 32767), -32768, 32767).astype(np.int16)
+    return resample(pcm, rate, RATE)
+
+
+def chunks(samples: np.ndarray, chunk_s: float = CHUNK_S) -> Iterator[np.ndarray]:
+    """The samples in live-sized chunks."""
+    step = int(chunk_s * RATE)
+    for start in range(0, len(samples), step):
+        yield samples[start:start + step]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What ``coach recognize`` says about one file."""
+
+    recognition: Recognition | None
+    """The first command decided (or the last utterance when none was a command)."""
+    process_s: float
+    """Compute time spent recognising it."""
+    utterances: tuple[Recognition, ...]
+    """Every utterance decided."""
+
+
+def recognize_samples(recognizer: Recognizer, samples: np.ndarray, *,
+                      trailing_silence_s: float = TRAILING_SILENCE_S) -> FileResult:
+    """Stream samples (then silence, as live) through a recogniser in live-sized chunks."""
+    recognizer.reset()
+    padded = np.concatenate([samples, np.zeros(int(trailing_silence_s * RATE), np.int16)])
+    decided: list[Recognition] = []
+    started = time.perf_counter()
+    for chunk in chunks(padded):
+        decided += recognizer.accept(chunk)
+    decided += recognizer.finish()
+    spent = time.perf_counter() - started
+    commands = [r for r in decided if r.heard is not None]
+    chosen = commands[0] if commands else (decided[-1] if decided else None)
+    return FileResult(chosen, spent, tuple(decided))
