@@ -1,0 +1,155 @@
+"""The Vosk engine (offline Kaldi), restricted to the voice pack's phrases."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import CoachError
+from .events import Command, Heard
+from .listen import RATE, Endpointer, Recognition
+from .voicepack import VoicePack, normalize
+
+_LOGGER = logging.getLogger(__name__)
+
+UNKNOWN = "[unk]"
+EARLY = frozenset({Command.STOP, Command.PAUSE})
+"""Commands that commit from a stable partial result, before the utterance is over."""
+EARLY_QUIET_S = 0.1
+"""Quiet after a partial "stop" before it commits: long enough that "stop by the store"
+goes on, short enough to beat the end of the utterance."""
+_MISSING = re.compile(r"Ignoring word missing in vocabulary: '(.*)'")
+
+
+class VoskUnavailable(CoachError):
+    """Vosk or its model cannot be loaded."""
+
+
+@contextlib.contextmanager
+def _captured_stderr() -> Iterator[list[str]]:
+    """Collect what Kaldi writes to the stderr file descriptor (it bypasses sys.stderr)."""
+    lines: list[str] = []
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines += sink.read().decode("utf-8", "replace").splitlines()
+
+
+def _decode(word: str) -> str:
+    # Kaldi logs non-ASCII words JSON-escaped (\\uXXXX)
+    try:
+        return str(json.loads(f'"{word}"'.replace("\\\\", "\\")))
+    except ValueError:
+        return word
+
+
+class VoskRecognizer:
+    """Vosk in grammar mode: only the pack's phrases, plus ``[unk]`` for everything else.
+
+    A command counts only when the whole utterance is exactly one phrase, so "I'll stop by
+    the store" is no stop. Utterances end by Vosk's own endpointing or by the shared
+    :class:`Endpointer` (250 ms of quiet), whichever is first; a complete "stop" or "pause"
+    commits from the partial result as soon as it is followed by a short quiet.
+    """
+
+    engine = "vosk"
+
+    def __init__(self, model_path: Path, pack: VoicePack, *, min_confidence: float = 0.3
+                 ) -> None:
+        try:
+            import vosk
+        except ImportError as err:
+            raise VoskUnavailable(f"vosk is not installed ({err}); pip install vosk") from None
+        vosk.SetLogLevel(0)
+        self.phrases = pack.phrases()
+        self.min_confidence = min_confidence
+        grammar = json.dumps([*sorted(self.phrases), UNKNOWN], ensure_ascii=False)
+        with _captured_stderr() as log:
+            try:
+                self.model = vosk.Model(str(model_path))
+                self._recognizer = vosk.KaldiRecognizer(self.model, RATE, grammar)
+            except Exception as err:  # vosk raises bare Exceptions for a bad model folder
+                raise VoskUnavailable(f"cannot load the Vosk model in {model_path}: {err}"
+                                      ) from None
+        missing = sorted({_decode(m[1]) for line in log if (m := _MISSING.search(line))})
+        self.missing_words = [w for w in missing if w != UNKNOWN]
+        """Words of the pack's phrases that the model does not know (Vosk drops them)."""
+        if self.missing_words:
+            _LOGGER.warning("the Vosk model does not know these words of the voice pack, so "
+                            "phrases with them cannot be heard: %s", ", ".join(missing))
+        self._recognizer.SetWords(True)
+        self._recognizer.SetPartialWords(True)
+        vosk.SetLogLevel(-1)
+        self.endpointer = Endpointer()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything heard so far."""
+        self._recognizer.Reset()
+        self.endpointer.reset()
+        self.t = 0.0
+        self._committed = False
+        self._heard_anything = False
+
+    def accept(self, chunk: np.ndarray) -> list[Recognition]:
+        """Feed the next chunk; return the utterances decided by its end."""
+        self.t += len(chunk) / RATE
+        edge = self.endpointer.feed(chunk)
+        out: list[Recognition] = []
+        if self._recognizer.AcceptWaveform(np.ascontiguousarray(chunk, np.int16).tobytes()):
+            out += self._final(json.loads(self._recognizer.Result()))
+            return out
+        partial = json.loads(self._recognizer.PartialResult())
+        text = normalize(partial.get("partial", ""))
+        if text:
+            self._heard_anything = True
+        if not self._committed and text in self.phrases:
+            command = self.phrases[text][0]
+            if command in EARLY and self.endpointer.quiet_s >= EARLY_QUIET_S:
+                words = partial.get("partial_result", [])
+                out.append(self._decide(text, words, early=True))
+                self._committed = True
+        if edge == "end" and self._heard_anything:
+            # our own end of speech comes sooner than Vosk's: ask for the result now
+            out += self._final(json.loads(self._recognizer.FinalResult()))
+        return out
+
+    def finish(self) -> list[Recognition]:
+        """Decide whatever is pending at the end of the stream."""
+        if not self._heard_anything:
+            return []
+        return self._final(json.loads(self._recognizer.FinalResult()))
+
+    def _final(self, result: dict[str, Any]) -> list[Recognition]:
+        committed, self._committed = self._committed, False
+        self._heard_anything = False
+        text = " ".join(result.get("text", "").split())
+        if committed or not text:
+            return []  # already decided early, or only silence
+        return [self._decide(text, result.get("result", []), early=False)]
+
+    def _decide(self, text: str, words: list[dict[str, Any]], *, early: bool) -> Recognition:
+        confs = [float(w.get("conf", 1.0)) for w in words if w.get("word") != UNKNOWN]
+        confidence = min(confs) if confs else 0.0
+        norm = normalize(text)
+        match = self.phrases.get(norm) if UNKNOWN not in text else None
+        if match is None or confidence < self.min_confidence:
+            return Recognition(None, text, confidence, round(self.t, 3))
+        command, routine = match
+        return Recognition(Heard(command, routine, confidence, text), text, confidence,
+                           round(self.t, 3))
