@@ -46,10 +46,22 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop the simulation at this time (default: when nothing is left)")
     text = sub.add_parser("text", help="type commands; the coach speaks (and prints) its lines")
     text.add_argument("--silent", action="store_true", help="print the lines, do not speak")
+    rec = sub.add_parser("recognize", help="recognise commands in WAV files, as JSON lines")
+    rec.add_argument("files", nargs="+", metavar="FILE.wav")
+    rec.add_argument("--engine", choices=["auto", "vosk", "whisper"],
+                     help="recognition engine (default: recognition.engine in config)")
+    rec.add_argument("--pack", help="voice pack whose phrases are listened for (default: "
+                     "voice.pack in config)")
     bench = sub.add_parser("bench", help="measure the coach: prints JSON")
-    bench.add_argument("what", choices=["speak"], help="speak: beat accuracy, stop latency, "
-                       "first sound, rendering time and CPU through the configured speaker")
-    bench.add_argument("--stops", type=int, default=20, help="stops to time (default 20)")
+    bench.add_argument("what", choices=["speak", "listen"], help="speak: beat accuracy, stop "
+                       "latency, first sound, rendering time and CPU through the configured "
+                       "speaker; listen: the dev corpus through each engine")
+    bench.add_argument("--stops", type=int, default=20, help="speak: stops to time")
+    bench.add_argument("--engine", action="append", choices=["vosk", "whisper"],
+                       help="listen: engine to measure (repeatable; default: every engine "
+                       "that can run for the pack)")
+    bench.add_argument("--pack", help="listen: voice pack (default: voice.pack in config)")
+    bench.add_argument("--limit", type=int, help="listen: at most this many texts per kind")
     sub.add_parser("check", help="check config, voice pack, speech, audio and recognition")
     hist = sub.add_parser("history", help="recent walks, per-day totals and the streak")
     hist.add_argument("--days", type=int, help="days of totals (default 14; 28 for --chart)")
@@ -66,10 +78,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load(args: argparse.Namespace) -> tuple[Config, VoicePack]:
     config = load_config(args.config)
-    folder = find_pack(config.voice.pack)
+    name = getattr(args, "pack", None) or config.voice.pack
+    folder = find_pack(name)
     if folder is None:
-        raise ConfigError(config.path, "voice.pack", f"no voice pack {config.voice.pack!r}; "
-                          f"expected one of: {', '.join(available_packs())}, or a pack folder")
+        key = "--pack" if getattr(args, "pack", None) else "voice.pack"
+        raise ConfigError(config.path, key, f"no voice pack {name!r}; expected one of: "
+                          f"{', '.join(available_packs())}, or a pack folder")
     return config, VoicePack.load(folder)
 
 
@@ -98,6 +112,15 @@ def _run(args: argparse.Namespace) -> int:
             if history is not None:
                 history.close()
         return 0
+    if args.command == "recognize":
+        from .engines import build_recognizer, choose_engine
+        from .recognize import recognize_files
+        choice = choose_engine(config, pack, args.engine)
+        _LOGGER.info("engine %s: %s", choice.engine, choice.reason)
+        recognizer, _ = build_recognizer(choice, pack)
+        return recognize_files(recognizer, args.files)
+    if args.command == "bench" and args.what == "listen":
+        return _bench_listen(args, config, pack)
     if args.command == "bench":
         from .bench import bench_speak
         print(json.dumps(bench_speak(config, pack, stops=args.stops)))
@@ -119,6 +142,32 @@ def _run(args: argparse.Namespace) -> int:
             voice.player.close()
         if history is not None:
             history.close()
+    return 0
+
+
+def _bench_listen(args: argparse.Namespace, config: Config, pack: VoicePack) -> int:
+    from .bench_listen import bench_listen, stderr_progress
+    from .corpus import build_corpus, default_corpus_dir
+    from .engines import EngineUnavailable, build_recognizer, choose_engine
+
+    folder = default_corpus_dir(pack)
+    if args.limit:
+        folder = folder.with_name(f"{folder.name}-limit{args.limit}")
+    print(f"building or checking the corpus in {folder} ...", file=sys.stderr)
+    clips = build_corpus(pack, folder, limit_per_kind=args.limit, progress=stderr_progress)
+    engines = args.engine or ["vosk", "whisper"]
+    for engine in engines:
+        try:
+            choice = choose_engine(config, pack, engine)
+        except EngineUnavailable as err:
+            if args.engine:
+                raise
+            _warn(f"{engine}: {err}")
+            continue
+        recognizer, load_s = build_recognizer(choice, pack)
+        result = bench_listen(recognizer, clips, load_s=load_s,
+                              act=config.dialogue.confirm_below, progress=stderr_progress)
+        print(json.dumps(result, ensure_ascii=False))
     return 0
 
 

@@ -1,0 +1,109 @@
+"""``coach bench listen``: every clip of the dev corpus through an engine, as numbers."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .corpus import Clip
+from .events import Command
+from .listen import Recognition, Recognizer, read_audio, recognize_samples
+
+ACT = 0.6
+"""Confidence at which the dialogue acts without asking (``dialogue.confirm_below``)."""
+
+
+def _acts(r: Recognition | None, act: float) -> bool:
+    # stop and pause act at once whatever the confidence; everything else from ``act`` up
+    return r is not None and r.heard is not None and (
+        r.heard.command in (Command.STOP, Command.PAUSE) or r.confidence >= act)
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float,
+                 act: float = ACT, progress: Callable[[int, int], None] | None = None
+                 ) -> dict[str, Any]:
+    """Run the clips; accuracy per noise level, false accepts, confusions, latency, speed."""
+    by_snr: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # right, asked, total
+    false_accepts = asked_others = others = 0
+    wrong: list[dict[str, Any]] = []
+    stop_confusions: list[dict[str, Any]] = []
+    latency: list[float] = []
+    audio_s = compute_s = 0.0
+    for n, clip in enumerate(clips, 1):
+        samples = read_audio(clip.path)
+        result = recognize_samples(recognizer, samples)
+        audio_s += len(samples) / 16000 + 1.0
+        compute_s += result.process_s
+        found = result.recognition
+        got = found.command if found is not None and found.heard is not None else None
+        acted = _acts(found, act)
+        level = "clean" if clip.snr_db is None else f"{clip.noise} {clip.snr_db:g} dB"
+        snr = "clean" if clip.snr_db is None else f"{clip.snr_db:g} dB"
+        if clip.expected is None:
+            others += 1
+            if acted:
+                false_accepts += 1
+                wrong.append({"clip": clip.id, "said": clip.text, "heard": got})
+            elif got is not None:
+                asked_others += 1
+            if got == "stop":
+                stop_confusions.append({"clip": clip.id, "said": clip.text, "heard": got})
+        else:
+            cell = by_snr[snr]
+            cell[2] += 1
+            if got == clip.expected and acted:
+                cell[0] += 1
+                assert found is not None
+                latency.append(found.decided_at_s - clip.speech_end_s)
+            elif got == clip.expected:
+                cell[1] += 1
+            elif got is not None and acted:
+                wrong.append({"clip": clip.id, "said": clip.text, "heard": got,
+                              "level": level})
+            if (clip.expected == "stop") != (got == "stop") and (got is not None or
+                                                                 clip.expected == "stop"):
+                stop_confusions.append({"clip": clip.id, "said": clip.text, "heard": got})
+        if progress is not None:
+            progress(n, len(clips))
+    return {
+        "engine": recognizer.engine,
+        "clips": len(clips),
+        "accuracy_pct": {k: _pct(v[0], v[2]) for k, v in sorted(by_snr.items())},
+        "asked_pct": {k: _pct(v[1], v[2]) for k, v in sorted(by_snr.items())},
+        "false_accepts_pct": _pct(false_accepts, others),
+        "asked_on_other_speech_pct": _pct(asked_others, others),
+        "wrong_commands": len([w for w in wrong if "level" in w]),
+        "stop_confusions": len(stop_confusions),
+        "latency_after_speech_ms": {
+            "median": round(float(np.median(latency)) * 1000, 1) if latency else None,
+            "p95": round(float(np.percentile(latency, 95)) * 1000, 1) if latency else None},
+        "real_time_factor": round(compute_s / audio_s, 4) if audio_s else None,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "model_load_s": round(load_s, 3),
+        "examples": {"wrong": wrong[:10], "stop": stop_confusions[:10]},
+    }
+
+
+def stderr_progress(done: int, total: int) -> None:
+    """A one-line progress count on stderr."""
+    if done == total or done % 50 == 0:
+        sys.stderr.write(f"\r{done}/{total} clips")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """Call ``fn``; return its result and how long it took."""
+    started = time.perf_counter()
+    return fn(), time.perf_counter() - started

@@ -1,0 +1,34 @@
+"""``coach recognize FILE.wav …``: each file through the same streaming path as live audio."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+from .listen import AudioFileError, Recognizer, read_audio, recognize_samples
+
+
+def recognize_files(recognizer: Recognizer, files: list[str], *,
+                    out: IO[str] = sys.stdout) -> int:
+    """Print one JSON line per file; return 2 if any file could not be read, else 0."""
+    status = 0
+    for name in files:
+        row: dict[str, Any] = {"file": name}
+        try:
+            samples = read_audio(Path(name))
+        except AudioFileError as err:
+            row["error"] = str(err)
+            status = 2
+        else:
+            result = recognize_samples(recognizer, samples)
+            found = result.recognition
+            row.update(command=found.command if found else None,
+                       text=found.text if found else "",
+                       confidence=round(found.confidence, 3) if found else None,
+                       decided_at_s=found.decided_at_s if found and found.heard else None,
+                       process_s=round(result.process_s, 3))
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+    return status
