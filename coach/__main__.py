@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop the simulation at this time (default: when nothing is left)")
     text = sub.add_parser("text", help="type commands; the coach speaks (and prints) its lines")
     text.add_argument("--silent", action="store_true", help="print the lines, do not speak")
+    models = sub.add_parser("models", help="Vosk models: list them, or install one")
+    models.add_argument("action", nargs="?", choices=["list", "install"], default="list")
+    models.add_argument("name", nargs="?", help="model to install (default: the small "
+                        "English model)")
+    models.add_argument("--from", dest="from_file", metavar="FILE.zip",
+                        help="install from a zip downloaded elsewhere (no network needed)")
     rec = sub.add_parser("recognize", help="recognise commands in WAV files, as JSON lines")
     rec.add_argument("files", nargs="+", metavar="FILE.wav")
     rec.add_argument("--engine", choices=["auto", "vosk", "whisper"],
@@ -94,6 +100,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "check":
         return _check(args)
+    if args.command == "models":
+        return _models(args)
     now = _now(args.now)
     if args.command in ("history", "today"):
         return _history_command(args, now)
@@ -142,6 +150,35 @@ def _run(args: argparse.Namespace) -> int:
             voice.player.close()
         if history is not None:
             history.close()
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from . import models
+
+    if args.action == "list":
+        if args.from_file or args.name:
+            raise UsageError("`coach models` lists; to install: coach models install [NAME] "
+                             "[--from FILE.zip]")
+        config = load_config(args.config)
+        print(models.format_models(models.installed_models()))
+        folder = find_pack(config.voice.pack)
+        language = VoicePack.load(folder).language if folder else "en"
+        if models.find_model(language, config.recognition.model) is None:
+            print("\n" + models.missing_model_message(language))
+        return 0
+    if args.name and args.name not in models.KNOWN_MODELS and not args.from_file:
+        raise UsageError(f"unknown model {args.name!r}; expected one of: "
+                         f"{', '.join(models.KNOWN_MODELS)}")
+    if args.from_file:
+        installed = models.install_from_file(Path(args.from_file),
+                                             models.KNOWN_MODELS.get(args.name or ""))
+    else:
+        spec = models.KNOWN_MODELS[args.name or models.DEFAULT_MODEL]
+        print(f"downloading {spec.name} ({spec.size / 1e6:.0f} MB) from {spec.url}",
+              file=sys.stderr)
+        installed = models.install(spec, progress=models.progress_bar())
+    print(f"installed {installed.name} ({installed.language}) in {installed.path}")
     return 0
 
 

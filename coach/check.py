@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from dataclasses import dataclass
 
 from .audio import AudioUnavailable, find_device
@@ -50,22 +49,32 @@ def check_environment(config: Config, pack: VoicePack) -> list[Row]:
             rows.append(Row(f"audio {kind}", "ok", f"{device.index}: {device.name}"))
         except AudioUnavailable as err:
             rows.append(Row(f"audio {kind}", "warn", str(err)))
-    rows.append(_recognition(config))
+    rows.append(_recognition(config, pack))
     return rows
 
 
-def _recognition(config: Config) -> Row:
+def _recognition(config: Config, pack: VoicePack) -> Row:
+    from .engines import EngineUnavailable, choose_engine
+
     try:
-        version = importlib.metadata.version("vosk")
-    except importlib.metadata.PackageNotFoundError:
-        return Row("recognition", "warn", "vosk is not installed; `coach text` still works")
-    engine = config.recognition.engine
-    if config.recognition.model:
-        return Row("recognition", "warn", f"engine {engine}, vosk {version}; model folder "
-                   f"{config.recognition.model}: spoken commands are not wired in yet, "
-                   "use `coach text`")
-    return Row("recognition", "warn", f"engine {engine}, vosk {version}; no model installed "
-               "yet: spoken commands are not available, use `coach text`")
+        choice = choose_engine(config, pack)
+    except EngineUnavailable as err:
+        return Row("recognition", "warn", f"{err} Until then, `coach text` takes typed "
+                   "commands")
+    except CoachError as err:
+        return Row("recognition", "FAIL", str(err))
+    detail = f"{choice.engine}: {choice.reason}"
+    if choice.engine == "vosk" and choice.model is not None:
+        from .listen_vosk import VoskRecognizer, VoskUnavailable
+        try:
+            missing = VoskRecognizer(choice.model, pack).missing_words
+        except VoskUnavailable as err:
+            return Row("recognition", "FAIL", str(err))
+        if missing:
+            return Row("recognition", "warn", f"{detail}; the model does not know these "
+                       f"words of the pack, so phrases with them cannot be heard: "
+                       f"{', '.join(missing)}")
+    return Row("recognition", "ok", detail)
 
 
 def failed(error: CoachError, what: str) -> Row:
