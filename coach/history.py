@@ -18,6 +18,7 @@ from typing import Any
 
 from coach.errors import CoachError
 from coach.events import Outcome
+from coach.paths import data_dir
 from coach.records import DayTotal, WalkRecord, last_days, local_day
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,14 +71,8 @@ class HistoryError(CoachError):
 
 
 def default_history_path() -> Path:
-    """Return history.sqlite3 in $COACH_DATA_DIR, $XDG_DATA_HOME/coach or ~/.local/share/coach."""
-    data_dir = os.environ.get("COACH_DATA_DIR")
-    if data_dir:
-        return Path(data_dir).expanduser() / "history.sqlite3"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    # The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return base / "coach" / "history.sqlite3"
+    """Return history.sqlite3 in the data folder (see :func:`coach.paths.data_dir`)."""
+    return data_dir() / "history.sqlite3"
 
 
 def _owner_alive(pid: int | None, token: str | None) -> bool:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from coach.errors import CoachError
+from coach.paths import data_dir
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -121,14 +122,8 @@ class InstalledModel:
 
 
 def models_dir() -> Path:
-    """``<data dir>/models``: the data dir is found as for the history file."""
-    data_dir = os.environ.get("COACH_DATA_DIR")
-    if data_dir:
-        return Path(data_dir).expanduser() / "models"
-    xdg = os.environ.get("XDG_DATA_HOME")
-    # The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
-    return base / "coach" / "models"
+    """``<data dir>/models`` (see :func:`coach.paths.data_dir`)."""
+    return data_dir() / "models"
 
 
 # --- what a model folder holds ---------------------------------------------------------------

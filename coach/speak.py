@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CoachError
+from .paths import cache_dir
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -284,11 +285,8 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
 
 
 def default_cache_dir() -> Path:
-    """``$COACH_CACHE_DIR``, else ``$XDG_CACHE_HOME/coach``, else ``~/.cache/coach``."""
-    if env := os.environ.get("COACH_CACHE_DIR"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "coach"
+    """Where rendered speech is kept (see :func:`coach.paths.cache_dir`)."""
+    return cache_dir()
 
 
 class SpeechCache:
