@@ -1,0 +1,183 @@
+"""The listening path shared by every engine: WAV reading, end of speech, the streaming
+driver, ``coach recognize`` and the listening benchmark (with a scripted fake engine)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_coach
+
+from coach.bench_listen import bench_listen
+from coach.corpus import Clip
+from coach.events import Command, Heard
+from coach.listen import (
+    RATE,
+    AudioFileError,
+    Endpointer,
+    Recognition,
+    read_audio,
+    recognize_samples,
+)
+from coach.recognize import recognize_files
+
+
+def tone(seconds: float, rate: int = RATE, amp: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * 300 * t) * amp * 32767).astype(np.int16)
+
+
+def write_pcm(path: Path, samples: np.ndarray, rate: int, channels: int = 1,
+              width: int = 2) -> Path:
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(channels)
+        f.setsampwidth(width)
+        f.setframerate(rate)
+        data = np.repeat(samples, channels)
+        if width == 2:
+            f.writeframes(data.astype("<i2").tobytes())
+        elif width == 4:
+            f.writeframes((data.astype(np.int32) << 16).astype("<i4").tobytes())
+        elif width == 1:
+            f.writeframes(((data.astype(np.int32) >> 8) + 128).astype(np.uint8).tobytes())
+    return path
+
+
+def write_float(path: Path, samples: np.ndarray, rate: int) -> Path:
+    data = (samples / 32768).astype("<f4").tobytes()
+    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack(
+        "<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+@pytest.mark.parametrize(("rate", "channels", "width"), [
+    (16000, 1, 2), (44100, 2, 2), (22050, 1, 1), (48000, 1, 4), (8000, 2, 2)])
+def test_any_rate_and_channel_count_becomes_16k_mono(tmp_path: Path, rate: int, channels: int,
+                                                     width: int) -> None:
+    path = write_pcm(tmp_path / "x.wav", tone(0.5, rate), rate, channels, width)
+    samples = read_audio(path)
+    assert samples.dtype == np.int16
+    assert abs(len(samples) - RATE // 2) <= 2
+    assert 0.2 * 32767 < np.abs(samples.astype(int)).max() <= 32767
+
+
+def test_float_wav_is_read(tmp_path: Path) -> None:
+    samples = read_audio(write_float(tmp_path / "f.wav", tone(0.25), RATE))
+    assert abs(len(samples) - RATE // 4) <= 2 and np.abs(samples.astype(int)).max() > 8000
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"ID3\x03mp3 data here", "not a WAV file"),
+    (b"", "not a WAV file"),
+    (b"RIFF\x00\x00\x00\x00WAVEjunk", "without audio"),
+])
+def test_not_audio_is_a_clear_error(tmp_path: Path, content: bytes, says: str) -> None:
+    path = tmp_path / "bad.wav"
+    path.write_bytes(content)
+    with pytest.raises(AudioFileError, match=says):
+        read_audio(path)
+
+
+def test_endpointer_finds_speech_in_noise() -> None:
+    rng = np.random.default_rng(0)
+    noise = (rng.normal(0, 150, RATE * 3)).astype(np.int16)
+    stream = noise.copy()
+    stream[RATE: RATE + RATE // 2] += tone(0.5)
+    ep = Endpointer()
+    edges = []
+    for n in range(0, len(stream), 800):
+        edge = ep.feed(stream[n:n + 800])
+        if edge:
+            edges.append((edge, round(ep.t, 2)))
+    assert [e for e, _ in edges] == ["start", "end"]
+    start, end = edges[0][1], edges[1][1]
+    assert 1.0 < start <= 1.25 and 1.5 < end <= 1.85
+
+
+class ScriptedRecognizer:
+    """A fake engine: decides a scripted result at the end of each loud stretch."""
+
+    engine = "fake"
+
+    def __init__(self, answers: list[Recognition | None]) -> None:
+        self.answers = list(answers)
+        self.history: list[int] = []
+        self.ep = Endpointer()
+
+    def reset(self) -> None:
+        self.ep.reset()
+
+    def accept(self, chunk: np.ndarray) -> list[Recognition]:
+        self.history.append(len(chunk))
+        if self.ep.feed(chunk) == "end" and self.answers:
+            answer = self.answers.pop(0)
+            if answer is not None:
+                return [Recognition(answer.heard, answer.text, answer.confidence,
+                                    round(self.ep.t, 3))]
+        return []
+
+    def finish(self) -> list[Recognition]:
+        return []
+
+
+def stop(confidence: float = 0.9) -> Recognition:
+    return Recognition(Heard(Command.STOP, None, confidence, "stop"), "stop", confidence, 0)
+
+
+def test_streaming_feeds_live_sized_chunks_with_trailing_silence() -> None:
+    fake = ScriptedRecognizer([stop()])
+    result = recognize_samples(fake, tone(0.6))
+    assert set(fake.history[:-1]) == {800}, "50 ms chunks, as live"
+    assert sum(fake.history) == int(0.6 * RATE) + RATE, "then a second of silence"
+    assert result.recognition is not None and result.recognition.command == "stop"
+    assert 0.6 < result.recognition.decided_at_s < 1.0
+
+
+def test_recognize_prints_a_line_per_file_and_exit_2_for_bad_ones(tmp_path: Path) -> None:
+    good = write_pcm(tmp_path / "a.wav", tone(0.6), RATE)
+    bad = tmp_path / "b.wav"
+    bad.write_text("not audio")
+    import io
+    out = io.StringIO()
+    status = recognize_files(ScriptedRecognizer([stop(), stop()]),
+                             [str(good), str(bad), str(good)], out=out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert status == 2
+    assert [r["file"] for r in rows] == [str(good), str(bad), str(good)]
+    assert rows[0]["command"] == "stop" and rows[0]["decided_at_s"] > 0.6
+    assert set(rows[0]) == {"file", "command", "text", "confidence", "decided_at_s",
+                            "process_s"}
+    assert "not a WAV file" in rows[1]["error"]
+    assert rows[2]["command"] == "stop", "the rest are still processed"
+
+
+def test_recognize_cli_with_a_missing_file_and_bad_engine(tmp_path: Path) -> None:
+    result = run_coach("recognize", "--engine", "klingon", str(tmp_path / "x.wav"))
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def clip(tmp_path: Path, name: str, expected: str | None, snr: float | None = None) -> Clip:
+    path = write_pcm(tmp_path / f"{name}.wav", np.concatenate(
+        [np.zeros(RATE // 2, np.int16), tone(0.5), np.zeros(RATE // 2, np.int16)]), RATE)
+    return Clip(name, path, name, expected, "command" if expected else "everyday", "v", 165,
+                "clean" if snr is None else "white", snr, 0.5, 1.0)
+
+
+def test_bench_counts_right_wrong_false_accepts_and_stop_confusions(tmp_path: Path) -> None:
+    clips = [clip(tmp_path, "stop1", "stop"), clip(tmp_path, "help1", "help", 10),
+             clip(tmp_path, "chat", None), clip(tmp_path, "chat2", None)]
+    heard_help = Recognition(Heard(Command.HELP, None, 0.95, "help"), "help", 0.95, 0)
+    fake = ScriptedRecognizer([stop(), heard_help, stop(0.4), None])
+    result = bench_listen(fake, clips, load_s=0.5)
+    assert result["accuracy_pct"] == {"10 dB": 100.0, "clean": 100.0}
+    assert result["false_accepts_pct"] == 50.0, "a stop on chatter acts whatever its confidence"
+    assert result["stop_confusions"] == 1
+    assert result["wrong_commands"] == 0
+    assert result["latency_after_speech_ms"]["p95"] is not None
+    assert 200 <= result["latency_after_speech_ms"]["median"] <= 400
