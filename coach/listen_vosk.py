@@ -114,6 +114,8 @@ class VoskRecognizer:
         if self._recognizer.AcceptWaveform(np.ascontiguousarray(chunk, np.int16).tobytes()):
             out += self._final(json.loads(self._recognizer.Result()))
             return out
+        if edge == "start":
+            self._heard_anything = True
         partial = json.loads(self._recognizer.PartialResult())
         text = normalize(partial.get("partial", ""))
         if text:
