@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +37,28 @@ class Device:
     """Default sample rate in Hz."""
 
 
+_ALSA_QUIET: list[Any] = []
+
+
+def _quiet_alsa() -> None:
+    """Keep alsa-lib's own messages ("underrun occurred") off the user's terminal; the
+    player counts underruns itself."""
+    if _ALSA_QUIET:
+        return
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
+        handler = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                   ctypes.c_int, ctypes.c_char_p)(lambda *args: None)
+        lib.snd_lib_error_set_handler(handler)
+        _ALSA_QUIET.append(handler)  # keep the callback alive
+    except (OSError, AttributeError) as err:
+        _LOGGER.debug("alsa-lib messages stay on: %s", err)
+        _ALSA_QUIET.append(None)
+
+
 def sounddevice_module() -> Any:
     """The sounddevice module; AudioUnavailable says how to install PortAudio if missing."""
+    _quiet_alsa()
     try:
         import sounddevice
     except OSError as err:  # the module imports, but PortAudio itself is missing

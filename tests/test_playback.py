@@ -103,7 +103,8 @@ def test_counts_land_on_the_beat(virtual_audio: VirtualAudio, fast: Config,
         assert r > 0.8, f"count {clip.tag.n} not found in the recording (r={r:.2f})"
         late.append(lo / recording.rate + offset - due)
     jitter = np.abs(np.array(late) - np.median(late))
-    assert jitter.max() < 0.010, [round(x * 1000, 1) for x in late]
+    assert np.percentile(jitter, 95) <= 0.010, [round(x * 1000, 1) for x in late]
+    assert jitter.max() < 0.025, [round(x * 1000, 1) for x in late]
     assert abs(np.median(late)) < 0.05, "the recording and the stream clock agree"
     gaps_due = np.diff([c.at for c in counts])
     assert [round(g, 2) for g in gaps_due[:3]] == [0.5, 0.5, 0.5]

