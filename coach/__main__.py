@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
     from .textmode import run_text
     engine, recorder, history = _engine(args, config, pack, now, not args.no_history, None)
     voice = None
-    if not args.silent:
+    if not getattr(args, "silent", False):
         from .voice import open_voice
         voice = open_voice(config, pack, _warn, echo=sys.stdout)
     try:

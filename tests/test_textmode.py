@@ -104,3 +104,9 @@ def test_end_of_input_mid_walk_stops_the_walk(fast_config: Path) -> None:
     result = run_coach("--config", str(fast_config), "text", stdin="start hallway\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.rstrip().splitlines()[-1].startswith("coach: Stopped.")
+
+
+def test_coach_with_no_command_is_text_mode(fast_config: Path) -> None:
+    result = run_coach("--config", str(fast_config), "--no-history", stdin="how many\n")
+    assert result.returncode == 0, result.stderr
+    assert "coach: Ready." in result.stdout and "haven't walked yet" in result.stdout
