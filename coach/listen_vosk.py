@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,10 @@ from .voicepack import VoicePack, normalize
 _LOGGER = logging.getLogger(__name__)
 
 UNKNOWN = "[unk]"
+"""The unknown-word token of most Vosk models; :func:`unknown_word` finds a model's own."""
+UNKNOWN_TOKENS = ("[unk]", "<unk>", "<UNK>")
+"""How Kaldi recipes spell the unknown word (the Korean model says ``<UNK>``)."""
+_FST_MAGIC, _SYMBOLS_MAGIC = 2125659606, 2125658996
 EARLY = frozenset({Command.STOP, Command.PAUSE})
 """Commands that commit from a stable partial result, before the utterance is over."""
 EARLY_QUIET_S = 0.1
@@ -58,8 +63,69 @@ def _decode(word: str) -> str:
         return word
 
 
+def unknown_word(model_path: Path) -> str:
+    """The model's unknown-word token, from ``graph/words.txt`` or else the word list inside
+    ``graph/Gr.fst`` (where Vosk reads it from); ``[unk]`` when neither says."""
+    words = model_path / "graph" / "words.txt"
+    if words.is_file():
+        with words.open(encoding="utf-8", errors="replace") as f:
+            found = {line.split(maxsplit=1)[0] for line in f if line.strip()} & set(UNKNOWN_TOKENS)
+    else:
+        found = set(_fst_words(model_path / "graph" / "Gr.fst", UNKNOWN_TOKENS))
+    return next((t for t in UNKNOWN_TOKENS if t in found), UNKNOWN)
+
+
+def _fst_words(path: Path, wanted: tuple[str, ...], limit: int = 1 << 22) -> list[str]:
+    """The first of ``wanted`` in the input symbol table of an OpenFst binary file, reading at
+    most ``limit`` bytes (the table comes right after the header; unknown words sit near its
+    start). An unreadable or foreign file holds none."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit)
+    except OSError:
+        return []
+    pos = 0
+
+    def take(fmt: str) -> Any:
+        nonlocal pos
+        (value,) = struct.unpack_from(fmt, data, pos)
+        pos += struct.calcsize(fmt)
+        return value
+
+    def text() -> bytes:
+        nonlocal pos
+        n = take("<i")
+        if n < 0 or pos + n > len(data):
+            raise struct.error("string runs past the data")
+        pos += n
+        return data[pos - n:pos]
+
+    found: list[str] = []
+    try:
+        if take("<i") != _FST_MAGIC:
+            return []
+        text(), text()  # fst type, arc type
+        _version, flags = take("<i"), take("<i")
+        pos += 8 * 4  # properties, start, number of states, number of arcs
+        if not flags & 1 or take("<i") != _SYMBOLS_MAGIC:
+            return []
+        text()  # the table's name
+        _available, size = take("<q"), take("<q")
+        for _ in range(size):
+            word = text().decode("utf-8", "replace")
+            pos += 8  # its key
+            if word in wanted:
+                found.append(word)
+                break
+    except struct.error:
+        pass  # read as far as the limit
+    return found
+
+
 class VoskRecognizer:
-    """Vosk in grammar mode: only the pack's phrases, plus ``[unk]`` for everything else.
+    """Vosk in grammar mode: only the pack's phrases, plus the number words the coach counts
+    with (decoys: a count it hears is not forced onto a command that sounds like it) and the
+    model's unknown word for everything else.
 
     A command counts only when the whole utterance is exactly one phrase, so "I'll stop by
     the store" is no stop. Utterances end by Vosk's own endpointing or by the shared
@@ -78,7 +144,11 @@ class VoskRecognizer:
         vosk.SetLogLevel(0)
         self.phrases = pack.phrases()
         self.min_confidence = min_confidence
-        grammar = json.dumps([*sorted(self.phrases), UNKNOWN], ensure_ascii=False)
+        self.unknown = unknown_word(model_path)
+        """The model's unknown-word token."""
+        self.decoys = sorted({normalize(n) for n in pack.numbers} - set(self.phrases) - {""})
+        grammar = json.dumps([*sorted(self.phrases), *self.decoys, self.unknown],
+                             ensure_ascii=False)
         with _captured_stderr() as log:
             try:
                 self.model = vosk.Model(str(model_path))
@@ -87,11 +157,16 @@ class VoskRecognizer:
                 raise VoskUnavailable(f"cannot load the Vosk model in {model_path}: {err}"
                                       ) from None
         missing = sorted({_decode(m[1]) for line in log if (m := _MISSING.search(line))})
-        self.missing_words = [w for w in missing if w != UNKNOWN]
+        known_decoys = set(self.decoys) - {w for d in self.decoys for w in d.split()
+                                           if w in missing}
+        self.missing_words = [w for w in missing if w != self.unknown
+                              and any(w in p.split() for p in self.phrases)]
         """Words of the pack's phrases that the model does not know (Vosk drops them)."""
+        self.decoys = sorted(known_decoys)
         if self.missing_words:
             _LOGGER.warning("the Vosk model does not know these words of the voice pack, so "
-                            "phrases with them cannot be heard: %s", ", ".join(missing))
+                            "phrases with them cannot be heard: %s",
+                            ", ".join(self.missing_words))
         self._recognizer.SetWords(True)
         self._recognizer.SetPartialWords(True)
         vosk.SetLogLevel(-1)
@@ -146,10 +221,10 @@ class VoskRecognizer:
         return [self._decide(text, result.get("result", []), early=False)]
 
     def _decide(self, text: str, words: list[dict[str, Any]], *, early: bool) -> Recognition:
-        confs = [float(w.get("conf", 1.0)) for w in words if w.get("word") != UNKNOWN]
+        confs = [float(w.get("conf", 1.0)) for w in words if w.get("word") != self.unknown]
         confidence = min(confs) if confs else 0.0
         norm = normalize(text)
-        match = self.phrases.get(norm) if UNKNOWN not in text else None
+        match = self.phrases.get(norm) if self.unknown not in text.split() else None
         if match is None or confidence < self.min_confidence:
             return Recognition(None, text, confidence, round(self.t, 3))
         command, routine = match

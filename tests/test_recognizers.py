@@ -121,8 +121,18 @@ def vosk_ko(ko: VoicePack) -> object:
     return VoskRecognizer(model.path, ko)
 
 
-def test_vosk_knows_every_word_of_the_korean_pack(vosk_ko: object) -> None:
+def test_vosk_knows_every_word_of_the_korean_pack(vosk_ko: object, ko: VoicePack) -> None:
     assert vosk_ko.missing_words == []  # type: ignore[attr-defined]
+    # this model spells its unknown word <UNK>: a grammar with [unk] would have none
+    assert vosk_ko.unknown == "<UNK>"  # type: ignore[attr-defined]
+    assert vosk_ko.decoys and set(vosk_ko.decoys) <= set(ko.numbers)  # type: ignore[attr-defined]
+
+
+def test_vosk_takes_the_coachs_korean_counting_for_no_command(vosk_ko: object,
+                                                              ko: VoicePack) -> None:
+    for n in range(1, 11):
+        found = recognize_samples(vosk_ko, spoken(ko.numbers[n], "ko", 150)).recognition  # type: ignore[arg-type]
+        assert found is None or found.heard is None, (n, found)
 
 
 def test_vosk_hears_korean_commands_and_decides_quickly(vosk_ko: object, ko: VoicePack) -> None:
