@@ -36,8 +36,8 @@ import hashlib
 import importlib.util
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -369,65 +369,82 @@ class VoiceActivity:
         self.loud_s = self.quiet_s = self.peak = 0.0
 
 
-# --- transcribing ---------------------------------------------------------------------------
+# --- scoring phrases -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Hypothesis:
-    """One reading of the audio."""
+class PhraseScore:
+    """How well one phrase of the pack explains the audio."""
+
+    phrase: str
+    """The phrase, normalised."""
+    logprob: float
+    """Log-probability of its tokens and of the utterance ending after them."""
+    regret: float
+    """How far each of its tokens fell short of the model's favourite there, summed: 0 when
+    the phrase is exactly what Whisper would have written."""
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What tiny.en made of one utterance."""
 
     text: str
-    """The words."""
-    avg_logprob: float
-    """Mean log-probability per token."""
+    """What Whisper wrote, free (primed with the phrases, but not held to them)."""
     truncated: bool
     """The text hit the token limit: there was more."""
-
-
-@dataclass(frozen=True)
-class Transcript:
-    """What Whisper wrote for some audio: its best readings, best first."""
-
-    hypotheses: tuple[Hypothesis, ...]
-    """The readings of the beam, best first."""
+    avg_logprob: float
+    """Mean log-probability per token of that text."""
     no_speech_prob: float
     """Whisper's belief that there was no speech."""
+    ranked: tuple[PhraseScore, ...]
+    """The phrases that could be it, most likely first."""
     compute_s: float
     """Wall-clock seconds spent."""
 
-    @property
-    def text(self) -> str:
-        """The best reading."""
-        return self.hypotheses[0].text if self.hypotheses else ""
+
+def _log_softmax(logits: Any) -> np.ndarray:
+    x = np.asarray(logits, dtype=np.float64).reshape(-1)
+    x = x - x.max()
+    out: np.ndarray = x - np.log(np.exp(x).sum())
+    return out
 
 
-class Transcriber:
-    """tiny.en on a short window, primed with the pack's phrases, writing a few tokens.
+class PhraseScorer:
+    """tiny.en on a short window: a free transcript, and the probability of each phrase.
+
+    The decoder is primed with every phrase of the pack and writes the utterance greedily,
+    keeping its whole distribution at each step. A phrase that shares its first tokens with
+    that text is scored from those distributions up to where it leaves the text; the few
+    phrases that leave it and could still beat the best complete phrase are completed in one
+    batched, forced pass. So a clearly said command costs one decode, and a misheard one
+    ("start back with walk") is still found ("start backward walk").
 
     ``pad_s`` of silence after the audio: with less, tiny.en hears worse (74 % of the dev
-    corpus's clean commands at 0.5 s, 82 % at 2 s) and repeats itself more; each second costs
-    ~15 ms. ``beam`` readings are kept: the second or third is sometimes the phrase.
-    ``max_tokens`` is enough for the longest phrase with a filler; longer talk is cut off,
-    which is all the matcher needs to know that it is not a command.
+    corpus's clean commands at 0.5 s, 82 % at 2 s); each second costs ~15 ms.
     """
 
+    ENDS = (".", "!", "?")
+    """Punctuation that ends a phrase (so does the end of the text)."""
+
     def __init__(self, model: Any, phrases: Iterable[str], *, pad_s: float = 2.0,
-                 max_tokens: int = 6, beam: int = 3) -> None:
+                 complete: int = 4) -> None:
         from faster_whisper.tokenizer import Tokenizer
 
         self.model = model.model
         self.features = model.feature_extractor
-        self.tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
-                                   task="transcribe", language="en")
+        self.tokenizer = tok = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
+                                         task="transcribe", language="en")
         self.pad_s = pad_s
-        self.max_tokens = max_tokens
-        self.beam = beam
-        tok = self.tokenizer
-        self.prompt = [tok.sot_prev, *tok.encode(" " + prompt_text(phrases)),
+        self.complete = complete
+        self.phrases = {p: tuple(tok.encode(" " + written(p))) for p in sorted(set(phrases))}
+        self.max_tokens = max(len(t) for t in self.phrases.values()) + 3
+        self.prompt = [tok.sot_prev, *tok.encode(" " + prompt_text(self.phrases)),
                        *tok.sot_sequence, tok.no_timestamps]
+        self.ends = [tok.encode(e)[0] for e in self.ENDS] + [tok.eot]
 
-    def __call__(self, samples: np.ndarray) -> Transcript:
-        """Transcribe int16 samples (one utterance)."""
+    def __call__(self, samples: np.ndarray) -> Scoring:
+        """Score int16 samples (one utterance)."""
         import ctranslate2
 
         started = time.perf_counter()
@@ -436,28 +453,106 @@ class Transcriber:
         frames += frames % 2
         mel = self.features(audio, padding=frames * 160)[:, :frames]
         features = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None]))
+        encoded = self.model.encode(features, to_cpu=True)
         # CTranslate2 counts the prompt, less its sot_prev token, in max_length
-        result = self.model.generate(
-            features, [self.prompt], beam_size=self.beam, num_hypotheses=self.beam,
-            max_length=len(self.prompt) - 1 + self.max_tokens, return_scores=True,
-            return_no_speech_prob=True)[0]
-        eot = self.tokenizer.eot
-        hypotheses = tuple(
-            Hypothesis(self.tokenizer.decode([t for t in ids if t < eot]).strip(), float(score),
-                       len(ids) >= self.max_tokens)
-            for ids, score in zip(result.sequences_ids, result.scores, strict=False))
-        return Transcript(hypotheses, float(result.no_speech_prob),
-                          time.perf_counter() - started)
+        free = self.model.generate(
+            encoded, [self.prompt], beam_size=1, max_length=len(self.prompt) - 1 + self.max_tokens,
+            return_scores=True, return_logits_vocab=True, return_no_speech_prob=True)[0]
+        ids = [t for t in free.sequences_ids[0] if t < self.tokenizer.eot]
+        steps = [_log_softmax(x) for x in free.logits[0]]
+        scores: list[PhraseScore] = []
+        pending: list[tuple[str, float]] = []
+        for phrase, tokens in self.phrases.items():
+            score = self._score(phrase, tokens, steps, ids)
+            if isinstance(score, PhraseScore):
+                scores.append(score)
+            else:
+                pending.append(score)
+        best = max((s.logprob for s in scores), default=-np.inf)
+        pending = sorted((p for p in pending if p[1] > best), key=lambda p: -p[1])
+        scores += self._complete(encoded, [p[0] for p in pending[:self.complete]])
+        scores.sort(key=lambda s: -s.logprob)
+        return Scoring(self.tokenizer.decode(ids).strip(), len(ids) >= self.max_tokens,
+                       float(free.scores[0]), float(free.no_speech_prob), tuple(scores),
+                       time.perf_counter() - started)
+
+    def _score(self, phrase: str, tokens: tuple[int, ...], steps: list[np.ndarray],
+               ids: list[int]) -> PhraseScore | tuple[str, float]:
+        logprob, regret, complete = path_score(tokens, steps, ids, ends=self.ends,
+                                               eot=self.tokenizer.eot)
+        return PhraseScore(phrase, logprob, regret) if complete else (phrase, logprob)
+
+    def _complete(self, encoded: Any, phrases: list[str]) -> list[PhraseScore]:
+        """Score phrases in full, each forced through the decoder (one batch)."""
+        import ctranslate2
+
+        if not phrases:
+            return []
+        batch = ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(np.repeat(np.asarray(encoded), len(phrases), axis=0)))
+        prompts = [self.prompt + list(self.phrases[p]) + [self.ends[0]] for p in phrases]
+        results = self.model.generate(
+            batch, prompts, beam_size=1, max_length=max(map(len, prompts)) + 1,
+            return_logits_vocab=True)
+        out = []
+        for phrase, result in zip(phrases, results, strict=True):
+            tokens = self.phrases[phrase]
+            steps = [_log_softmax(x) for x in result.logits[0][:len(tokens) + 2]]
+            score = self._score(phrase, tokens, steps, [*tokens, self.ends[0]])
+            if isinstance(score, PhraseScore):
+                out.append(score)
+            else:  # CTranslate2 returned fewer steps than asked: leave the phrase out
+                _LOGGER.debug("no full score for %r (%d steps)", phrase, len(steps))
+        return out
+
+
+def path_score(tokens: Sequence[int], steps: Sequence[np.ndarray], ids: Sequence[int], *,
+               ends: Sequence[int], eot: int) -> tuple[float, float, bool]:
+    """A phrase's (log-probability, regret, complete) from a pass's distributions ``steps``
+    (log-probabilities over the vocabulary, one per token written) and the tokens ``ids`` it
+    wrote. Incomplete when the pass left the phrase before its end: the log-probability is
+    then an upper bound, for the part that was scored.
+
+    Scored: the phrase's tokens, then its end (``ends``: punctuation or the end of the text),
+    then what follows the punctuation: the end of the text or the phrase again (tiny.en
+    repeats a short phrase to fill a short window: "Stop. Stop. Stop."). So "Yeah. The
+    remote is under the cushion." is no "yeah". Regret: how far each step fell short of the
+    model's favourite there, summed; 0 when the phrase is exactly what it would write."""
+    logprob = regret = 0.0
+
+    def add(step: np.ndarray, value: float) -> None:
+        nonlocal logprob, regret
+        logprob += value
+        regret += max(0.0, float(step.max()) - value)
+
+    for i, token in enumerate(tokens):
+        if i >= len(steps):
+            return logprob, regret, False
+        add(steps[i], float(steps[i][token]))
+        if i >= len(ids) or ids[i] != token:
+            return logprob, regret, False
+    k = len(tokens)
+    if k >= len(steps):
+        return logprob, regret, False
+    add(steps[k], float(np.logaddexp.reduce(steps[k][list(ends)])))
+    if k < len(ids):  # the text goes on after the phrase
+        if ids[k] not in ends or k + 1 >= len(steps):
+            return logprob, regret, False
+        add(steps[k + 1], float(np.logaddexp.reduce(steps[k + 1][[eot, tokens[0]]])))
+    return logprob, regret, True
+
+
+def written(phrase: str) -> str:
+    """A phrase as Whisper writes it at the start of a sentence: "How many", "What can I say"."""
+    words = ["I" if w == "i" else w for w in phrase.split()]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def prompt_text(phrases: Iterable[str]) -> str:
     """The phrases written as Whisper writes them: a sentence each."""
-    out = []
-    for phrase in sorted(phrases):
-        words = ["I" if w == "i" else w for w in phrase.split()]
-        question = words[0] in ("how", "what")
-        out.append(" ".join(words)[:1].upper() + " ".join(words)[1:] + ("?" if question else "."))
-    return " ".join(out)
+    return " ".join(written(p) + ("?" if p.split()[0] in ("how", "what") else ".")
+                    for p in sorted(phrases))
 
 
 # --- the recogniser -------------------------------------------------------------------------
@@ -492,10 +587,10 @@ class WhisperRecognizer:
         self.matcher = PhraseMatcher(pack)
         self.min_confidence = min_confidence
         self.urgent_confidence = urgent_confidence
-        self.transcribe = Transcriber(model or load_model(model_path, threads=threads),
-                                      self.matcher.table)
+        self.score = PhraseScorer(model or load_model(model_path, threads=threads),
+                                  self.matcher.table)
         self.vad = VoiceActivity()
-        self.transcribe(np.zeros(RATE // 2, np.int16))  # the first call is slow: not live
+        self.score(np.zeros(RATE // 2, np.int16))  # the first call is slow: not live
         self.reset()
 
     def reset(self) -> None:
@@ -506,7 +601,7 @@ class WhisperRecognizer:
         """Stream time at which the last transcription is done."""
         self._recent: list[np.ndarray] = []
         self._audio: list[np.ndarray] | None = None
-        self._ahead: tuple[Transcript, float] | None = None
+        self._ahead: tuple[Scoring, float] | None = None
         self._pause_handled = False
         self._held: str | None = None
         """Text of an utterance that waits: the start of a phrase, or long speech."""
@@ -549,39 +644,30 @@ class WhisperRecognizer:
             return self._close(Recognition(None, self._held, 0.0, round(self.t, 3)))
         return self._decide(final=True)
 
-    def _run(self) -> tuple[Transcript, float]:
-        """Transcribe the utterance so far; return it with the stream time it is ready at."""
+    def _run(self) -> tuple[Scoring, float]:
+        """Score the utterance so far; return it with the stream time it is ready at."""
         assert self._audio is not None
-        transcript = self.transcribe(np.concatenate(self._audio))
-        self.busy_until = max(self.t, self.busy_until) + transcript.compute_s
-        return transcript, self.busy_until
+        scoring = self.score(np.concatenate(self._audio))
+        self.busy_until = max(self.t, self.busy_until) + scoring.compute_s
+        return scoring, self.busy_until
 
     def _decide(self, final: bool = False) -> list[Recognition]:
-        transcript, ready = self._ahead or self._run()
-        found = self._match(transcript)
-        text = transcript.text
-        if found is None and not final and self.matcher.is_prefix(text):
+        scoring, ready = self._ahead or self._run()
+        verdict = judge(scoring, self.matcher)
+        text = scoring.text
+        floor = self.min_confidence
+        if verdict is not None and verdict.command in URGENT:
+            floor = self.urgent_confidence
+        if (verdict is None or verdict.confidence < floor) and not final and (
+                self.matcher.is_prefix(text)):
             self._held = text  # "start ..." waits for the routine
             return []
         at = round(max(self.t, ready), 3)
-        if found is None:
+        if verdict is None:
             return self._close(Recognition(None, text, 0.0, at) if text else None)
-        hypothesis, match, rank = found
-        confidence = round(confidence_of(transcript, hypothesis, match, rank), 3)
-        floor = self.urgent_confidence if match.command in URGENT else self.min_confidence
-        heard = (Heard(match.command, match.routine, confidence, hypothesis.text)
-                 if confidence >= floor else None)
-        return self._close(Recognition(heard, hypothesis.text, confidence, at))
-
-    def _match(self, transcript: Transcript) -> tuple[Hypothesis, Match, int] | None:
-        """The best reading that is a phrase: exact readings before misheard letters."""
-        for fuzzy in (False, True):
-            for rank, hypothesis in enumerate(transcript.hypotheses):
-                match = self.matcher.match(hypothesis.text, truncated=hypothesis.truncated,
-                                           fuzzy=fuzzy)
-                if match is not None:
-                    return hypothesis, match, rank
-        return None
+        heard = (Heard(verdict.command, verdict.routine, verdict.confidence, text)
+                 if verdict.confidence >= floor else None)
+        return self._close(Recognition(heard, text, verdict.confidence, at))
 
     def _close(self, recognition: Recognition | None) -> list[Recognition]:
         self._audio, self._ahead, self._held, self._pause_handled = None, None, None, False
@@ -589,18 +675,54 @@ class WhisperRecognizer:
         return [recognition] if recognition is not None else []
 
 
-RANK_TRUST = 0.9
-"""A phrase found in the beam's second reading is trusted this much less."""
+REGRET_SCALE = 2.0
+"""Regret (log-probability the phrase's tokens fell short of the model's favourites) that
+costs a scored phrase 1/e of its confidence."""
+MARGIN_SCALE = 2.0
+"""Lead in log-probability over the best phrase of another command that gives a scored
+phrase 1 - 1/e of its confidence."""
 TEMPERATURE = 2.5
-"""Softens Whisper's token probabilities into a confidence: tiny.en is unsure of most words
-even when right (median token probability 0.68 on correct commands), and at this temperature
-nine in ten correct commands reach the dialogue's act level (0.6) in the dev corpus while its
-other speech stays below it."""
+"""Softens the text's token probabilities into a confidence for a phrase read in the text
+(with fillers, say): tiny.en is unsure of most words even when right."""
+DISAGREE = 0.5
+"""Confidence kept when the text and the scores point at different commands."""
 
 
-def confidence_of(transcript: Transcript, hypothesis: Hypothesis, match: Match,
-                  rank: int = 0) -> float:
-    """How sure a match is, 0..1: the reading's token probability, Whisper's belief that
-    there was speech, how the text matched and the reading's rank in the beam."""
-    return float(np.exp(hypothesis.avg_logprob / TEMPERATURE) * (1.0 - transcript.no_speech_prob)
-                 * match.quality * RANK_TRUST ** rank)
+@dataclass(frozen=True)
+class Verdict:
+    """The command an utterance most likely is, and how sure that is."""
+
+    phrase: str
+    command: Command
+    routine: str | None
+    confidence: float
+    how: str
+    """``scored`` (the phrase explains the audio best), or how the text matched."""
+
+
+def judge(scoring: Scoring, matcher: PhraseMatcher) -> Verdict | None:
+    """The best command for a scored utterance, from the phrases' scores and from reading
+    its text; None when neither finds one."""
+    found = []
+    if scoring.ranked:
+        best = scoring.ranked[0]
+        key = matcher.table[best.phrase]
+        rival = next((s.logprob for s in scoring.ranked[1:] if matcher.table[s.phrase] != key),
+                     None)
+        lead = 1.0 if rival is None else 1.0 - np.exp(-(best.logprob - rival) / MARGIN_SCALE)
+        confidence = (np.exp(-best.regret / REGRET_SCALE) * lead
+                      * (1.0 - scoring.no_speech_prob))
+        found.append(Verdict(best.phrase, *key, float(confidence), "scored"))
+    match = matcher.match(scoring.text, truncated=scoring.truncated)
+    if match is not None:
+        confidence = (np.exp(scoring.avg_logprob / TEMPERATURE) * match.quality
+                      * (1.0 - scoring.no_speech_prob))
+        found.append(Verdict(match.phrase, match.command, match.routine, float(confidence),
+                             match.how))
+    if not found:
+        return None
+    found.sort(key=lambda v: -v.confidence)
+    verdict = found[0]
+    if any((v.command, v.routine) != (verdict.command, verdict.routine) for v in found[1:]):
+        verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
+    return replace(verdict, confidence=round(verdict.confidence, 3))
