@@ -299,8 +299,8 @@ def _plan(texts: dict[str, list[tuple[str, str | None]]], pool: list[tuple[str, 
             turn += len(extra)
             variants += [(kind, text, expected, combo, "clean", None) for combo in mine]
             variants += [(kind, text, expected, combo, *ns) for combo, ns in extra]
-    plans = []
-    for kind, text, expected, (voice, rate), noise, snr in variants:
+    plans = []  # one voice at one rate (Korean espeak has one voice) would repeat clean clips
+    for kind, text, expected, (voice, rate), noise, snr in dict.fromkeys(variants):
         base = _digest(FORMAT, text, voice, rate, noise, snr, None if snr is None else seed,
                        VoiceSettings(voice, rate, 1.0).cache_key(text))
         talkers: tuple[tuple[str, str, int], ...] = ()
@@ -310,7 +310,8 @@ def _plan(texts: dict[str, list[tuple[str, str | None]]], pool: list[tuple[str, 
             start = int(rng.integers(len(others)))
             count = min(len(others), int(rng.integers(BABBLE_TALKERS[0], BABBLE_TALKERS[1] + 1)))
             talkers = tuple(others[(start + i) % len(others)] for i in range(count))
-        slug = re.sub(r"[^a-z0-9]+", "-", normalize(text).replace("'", ""))[:32].strip("-")
+        # letters of any script, so that a Korean line is named by its words, not "-ko-..."
+        slug = re.sub(r"[\W_]+", "-", normalize(text).replace("'", ""))[:32].strip("-")
         tag = "clean" if snr is None else f"{noise}{snr:g}db"
         clip_id = f"{slug}-{voice.rsplit('/', 1)[-1]}-{rate}-{tag}-{_digest(base, talkers)[:10]}"
         plans.append(_Plan(Clip(clip_id, Path(kind) / f"{clip_id}.wav", text, expected, kind,

@@ -8,13 +8,16 @@ How an utterance is heard:
 * :class:`VoiceActivity` finds speech by its loudness in the speech band (250-3500 Hz)
   against a noise floor taken as the quietest of the last few seconds, so white noise and a
   steady background do not count as speech; an utterance pauses after ``PAUSE_S`` of quiet.
-* Once speech has been quiet for ``EARLY_S`` the utterance so far is transcribed, ahead of
-  the end of speech (``PAUSE_S`` of quiet), so the result is (nearly) ready when the end is
+* Once speech has been quiet for ``EARLY_S`` the utterance so far is scored, ahead of the
+  end of speech (``PAUSE_S`` of quiet), so the result is (nearly) ready when the end is
   confirmed; if speech goes on, that result is dropped. The encoder sees only the utterance
-  plus 2 s of silence (not Whisper's 30 s window, which costs ~0.8 s here); the decoder is
-  primed with every phrase of the pack, keeps a beam of three readings and writes few tokens
-  (tiny.en repeats a short phrase to fill a short window: "Stop. Stop. Stop.").
-* :class:`PhraseMatcher` maps the text onto the pack's phrases: the whole utterance must be
+  plus 2 s of silence (not Whisper's 30 s window, which costs ~0.8 s here).
+* :class:`PhraseScorer` asks how well each phrase of the pack explains the audio (its
+  log-probability under the decoder primed with every phrase), not just what Whisper would
+  write: tiny.en mishears words ("start back with walk") far more often than it prefers
+  another phrase.
+* :func:`judge` turns the scores into a command and a confidence, together with
+  :class:`PhraseMatcher`, which reads the free text as a phrase: the whole utterance must be
   one phrase, after fillers at its ends ("okay", "please", "coach") and plain repetition
   ("stop stop") are taken off; one misheard letter in one word of a longer phrase is
   forgiven, never in stop, pause, yes or no. A beginning of a phrase ("start", "how") waits
@@ -25,7 +28,7 @@ live stream, with the recogniser running in step with the audio. Each transcript
 the stream time of the chunk that asked for it, or later if the previous transcription was
 still running then, and takes as long as it really took (wall clock); the decision is out when
 its transcription is done. Fed from a file faster than real time, the same bookkeeping gives
-the times a live stream would have had. Live, ``accept`` blocks while it transcribes (about
+the times a live stream would have had. Live, ``accept`` blocks while it scores (about
 0.1-0.3 s on two cores), so call it from a worker fed by the audio callback's queue, never
 from the callback itself.
 """
@@ -35,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -653,7 +657,7 @@ class WhisperRecognizer:
 
     def _decide(self, final: bool = False) -> list[Recognition]:
         scoring, ready = self._ahead or self._run()
-        verdict = judge(scoring, self.matcher)
+        verdict = judge(scoring, self.matcher, speech_s=self.vad.loud_s)
         text = scoring.text
         floor = self.min_confidence
         if verdict is not None and verdict.command in URGENT:
@@ -675,12 +679,17 @@ class WhisperRecognizer:
         return [recognition] if recognition is not None else []
 
 
-REGRET_SCALE = 2.0
+REGRET_SCALE = 1.0
 """Regret (log-probability the phrase's tokens fell short of the model's favourites) that
-costs a scored phrase 1/e of its confidence."""
-MARGIN_SCALE = 2.0
+costs a scored phrase 1/e of its confidence, plus ``REGRET_PER_WORD`` for each word."""
+REGRET_PER_WORD = 1.0
+"""More regret allowed for each word of the phrase: a long phrase has more places to fall
+short."""
+MARGIN_SCALE = 1.5
 """Lead in log-probability over the best phrase of another command that gives a scored
-phrase 1 - 1/e of its confidence."""
+phrase 1 - 1/e of its confidence. These three were chosen on the dev corpus (utterances cut
+at the true speech edges): of the settings that keep false accepts on other speech under
+1 %, the one that acts on the most commands."""
 TEMPERATURE = 2.5
 """Softens the text's token probabilities into a confidence for a phrase read in the text
 (with fillers, say): tiny.en is unsure of most words even when right."""
@@ -700,17 +709,32 @@ class Verdict:
     """``scored`` (the phrase explains the audio best), or how the text matched."""
 
 
-def judge(scoring: Scoring, matcher: PhraseMatcher) -> Verdict | None:
+def longest_s(phrase: str) -> float:
+    """The longest a phrase may take to say: its syllables (vowel groups) at a slow pace,
+    and some. The dev corpus's slowest voice takes up to 0.6 s a syllable for one-syllable
+    commands ("help"), 0.25 s for long ones."""
+    syllables = sum(max(1, len(re.findall(r"[aeiouy]+", w))) for w in phrase.split())
+    return 0.8 + 0.35 * syllables
+
+
+def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = None
+          ) -> Verdict | None:
     """The best command for a scored utterance, from the phrases' scores and from reading
-    its text; None when neither finds one."""
+    its text; None when neither finds one.
+
+    ``speech_s``: how long the speech lasted; a phrase that could not take so long to say is
+    not what was said ("Ready. Say start hallway to begin" is no "stop", however Whisper
+    hears it in noise). Stop and pause, which the dialogue obeys at once, need the text and
+    the scores to agree."""
     found = []
-    if scoring.ranked:
+    if scoring.ranked and (speech_s is None or speech_s <= longest_s(scoring.ranked[0].phrase)):
         best = scoring.ranked[0]
         key = matcher.table[best.phrase]
         rival = next((s.logprob for s in scoring.ranked[1:] if matcher.table[s.phrase] != key),
                      None)
         lead = 1.0 if rival is None else 1.0 - np.exp(-(best.logprob - rival) / MARGIN_SCALE)
-        confidence = (np.exp(-best.regret / REGRET_SCALE) * lead
+        scale = REGRET_SCALE + REGRET_PER_WORD * len(best.phrase.split())
+        confidence = (np.exp(-best.regret / scale) * lead
                       * (1.0 - scoring.no_speech_prob))
         found.append(Verdict(best.phrase, *key, float(confidence), "scored"))
     match = matcher.match(scoring.text, truncated=scoring.truncated)
@@ -723,6 +747,11 @@ def judge(scoring: Scoring, matcher: PhraseMatcher) -> Verdict | None:
         return None
     found.sort(key=lambda v: -v.confidence)
     verdict = found[0]
-    if any((v.command, v.routine) != (verdict.command, verdict.routine) for v in found[1:]):
+    agree = [v for v in found if (v.command, v.routine) == (verdict.command, verdict.routine)]
+    if len(agree) < len(found):
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
+    elif verdict.command in URGENT:
+        both = len(found) == 2
+        verdict = replace(verdict, confidence=min(v.confidence for v in found) if both
+                          else verdict.confidence * DISAGREE)
     return replace(verdict, confidence=round(verdict.confidence, 3))

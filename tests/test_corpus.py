@@ -28,10 +28,11 @@ from coach.corpus import (
     read_everyday,
 )
 from coach.events import Heard
-from coach.speak import TtsUnavailable, probe_tts, read_wav
+from coach.speak import TtsUnavailable, pick_voice, probe_tts, read_wav
 from coach.voicepack import VoicePack, normalize
 
 EVERYDAY = ROOT / "voices" / "en" / "everyday.txt"
+KO = ROOT / "voices" / "ko"
 TINY: dict[str, Any] = {"voices": ["en-us", "en-gb"], "rates": (165,), "snrs": (10,),
                         "noises": ("white", "babble"), "limit_per_kind": 2}
 """Two voices, one rate, one SNR, two texts of each kind: 24 clips, a few seconds to build."""
@@ -117,10 +118,21 @@ def test_missing_everyday_file_says_what_to_do(pack: VoicePack, tmp_path: Path) 
         build_corpus(pack, tmp_path / "corpus", everyday=tmp_path / "nope.txt")
 
 
+def test_korean_everyday_has_no_command_phrase_and_many_command_words() -> None:
+    ko = VoicePack.load(KO)
+    phrases = ko.phrases()
+    lines = read_everyday(KO / "everyday.txt", ko)
+    assert 100 <= len(lines) <= 130
+    assert not [line for line in lines if normalize(line) in phrases]
+    words = {word for phrase in phrases for word in phrase.split()}
+    near = [line for line in lines if words & set(normalize(line).split())]
+    assert len(near) >= 40, "near-misses must hold command words inside ordinary talk"
+
+
 def test_command_phrases_carry_their_canonical_command(pack: VoicePack) -> None:
     table = dict(command_phrases(pack))
     assert len(table) == len(pack.phrases())
-    assert (table["begin sofa"], table["halt"], table["how far"], table["hold on"]) == (
+    assert (table["begin sofa"], table["stop there"], table["how far"], table["hold on"]) == (
         "start couch", "stop", "how many", "pause")
 
 
@@ -169,6 +181,20 @@ def test_tiny_corpus_has_every_kind_and_noise(clips: list[Clip]) -> None:
     assert {(c.noise, c.snr_db) for c in clips} == {("clean", None), ("white", 10.0),
                                                     ("babble", 10.0)}
     assert {c.voice for c in clips} == {"gmw/en-us", "gmw/en"}
+
+
+def test_korean_clips_are_named_by_their_words_and_made_once(tmp_path: Path) -> None:
+    require_tts()
+    if pick_voice(probe_tts().voices, "ko") is None:
+        pytest.skip("espeak-ng has no Korean voice here")
+    clips = build_corpus(VoicePack.load(KO), tmp_path, voices=["ko"], rates=(165,),
+                         snrs=(10,), limit_per_kind=1)
+    # one voice at one rate: an own line's or a sentence's two clean clips are one clip
+    assert len(clips) == len({c.id for c in clips}) == 9
+    assert {c.kind for c in clips} == set(KINDS)
+    assert all("\uac00" <= c.id[0] <= "\ud7a3" for c in clips), "named by its Hangul words"
+    command = next(c for c in clips if c.kind == "command" and c.noise == "clean")
+    assert command.id.startswith(normalize(command.text).replace(" ", "-") + "-ko-165-clean-")
 
 
 def test_labels_name_the_command_or_nothing(pack: VoicePack, clips: list[Clip]) -> None:

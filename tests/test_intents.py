@@ -69,7 +69,7 @@ def test_case_and_punctuation_are_ignored(intents: Intents, text: str, canonical
     ("begin sofa", Command.START, "couch"),
     ("start dinner table", Command.START, "table"),
     ("begin elliptical trainer", Command.START, "elliptical"),
-    ("halt", Command.STOP, None),
+    ("stop there", Command.STOP, None),
     ("wait", Command.PAUSE, None),
     ("go on", Command.RESUME, None),
     ("speed up", Command.FASTER, None),
