@@ -695,6 +695,11 @@ TEMPERATURE = 2.5
 (with fillers, say): tiny.en is unsure of most words even when right."""
 DISAGREE = 0.5
 """Confidence kept when the text and the scores point at different commands."""
+SCORED_ONLY = 0.55
+"""The most confidence a phrase gets from its score alone, when the text does not read as
+it: enough for the dialogue to ask "Did you say ...?" (0.35), not to act (0.6). In noise,
+and in other people's talk, tiny.en finds a phrase that explains a stretch of sound about
+as often as the phrase was said ("Keep moving." in babble was "keep going")."""
 
 
 @dataclass(frozen=True)
@@ -725,7 +730,8 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
     ``speech_s``: how long the speech lasted; a phrase that could not take so long to say is
     not what was said ("Ready. Say start hallway to begin" is no "stop", however Whisper
     hears it in noise). Stop and pause, which the dialogue obeys at once, need the text and
-    the scores to agree."""
+    the scores to agree, and any other command needs its text to read as it to be acted on.
+    """
     found = []
     if scoring.ranked and (speech_s is None or speech_s <= longest_s(scoring.ranked[0].phrase)):
         best = scoring.ranked[0]
@@ -754,4 +760,6 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
         both = len(found) == 2
         verdict = replace(verdict, confidence=min(v.confidence for v in found) if both
                           else verdict.confidence * DISAGREE)
+    elif match is None:  # only the scores say so: worth a question, not an action
+        verdict = replace(verdict, confidence=min(verdict.confidence, SCORED_ONLY))
     return replace(verdict, confidence=round(verdict.confidence, 3))

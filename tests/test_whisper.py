@@ -229,6 +229,16 @@ def test_regret_and_silence_lower_the_confidence(matcher: PhraseMatcher) -> None
     assert hiss.confidence == pytest.approx(sure.confidence * 0.2, abs=0.01)
 
 
+def test_a_phrase_only_the_scores_find_is_asked_about_not_acted_on(
+        matcher: PhraseMatcher) -> None:
+    # "start backward walk", misheard; and "Keep moving." heard in babble: the same evidence
+    for text, phrase in (("Start back with walk.", "start backward walk"),
+                         ("Keep moving.", "keep going")):
+        verdict = whisper.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
+        assert verdict is not None and verdict.how == "scored"
+        assert 0.35 <= verdict.confidence < 0.6
+
+
 def test_a_command_read_in_the_text_counts_when_no_phrase_scores(matcher: PhraseMatcher) -> None:
     verdict = whisper.judge(scoring("Okay, stop please.", []), matcher)
     assert verdict is not None and verdict.command is Command.STOP and verdict.how == "filler"
