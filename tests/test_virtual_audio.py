@@ -175,7 +175,9 @@ def test_play_into_mic_is_heard_by_an_input_stream(audio: VirtualAudio, tmp_path
     latency = json.loads(out)["anchor"] + offset - launched
     print(f"mic: r={r:.4f}, heard {latency * 1000:.0f} ms after paplay was launched")
     assert r > 0.98
-    assert 0.0 < latency < 0.5
+    # the anchor maps the stream's clock onto ours to within a few ms: a sound that arrives
+    # at once can seem to come a millisecond before paplay was launched
+    assert -0.01 < latency < 0.5
     assert onsets(heard, RATE) == [pytest.approx(offset, abs=0.005)]
 
 
