@@ -198,3 +198,77 @@ def recognize_samples(recognizer: Recognizer, samples: np.ndarray, *,
     commands = [r for r in decided if r.heard is not None]
     chosen = commands[0] if commands else (decided[-1] if decided else None)
     return FileResult(chosen, spent, tuple(decided))
+
+
+class VoiceActivity:
+    """Speech by loudness in the speech band against the quietest of the last few seconds.
+
+    Band-limiting keeps most of white noise and rumble out; taking the floor as a minimum
+    over a window follows a background that starts or stops within seconds.
+    """
+
+    def __init__(self, *, on: float = 3.0, off: float = 2.0, min_speech_s: float = 0.1,
+                 window_s: float = 3.0, band: tuple[float, float] = (250.0, 3500.0),
+                 min_level: float = 30.0, drop_db: float = 12.0, noisy: float = 32.0) -> None:
+        self.on, self.off, self.min_speech_s = on, off, min_speech_s
+        self.drop = 10 ** (-drop_db / 20)
+        self.noisy = noisy
+        self.window = window_s
+        self.band = band
+        self.min_level = min_level
+        self._bins: tuple[int, np.ndarray] | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream."""
+        self.levels: list[float] = []
+        self.speaking = False
+        self.loud_s = 0.0
+        """Loud audio so far in the current (or starting) utterance, seconds."""
+        self.quiet_s = 0.0
+        """Quiet since speech last was loud, seconds."""
+        self.peak = 0.0
+        """Loudest level of the utterance."""
+
+    def level(self, chunk: np.ndarray) -> float:
+        """RMS of the chunk within the speech band."""
+        n = len(chunk)
+        if self._bins is None or self._bins[0] != n:
+            freqs = np.fft.rfftfreq(n, 1 / RATE)
+            self._bins = (n, (freqs >= self.band[0]) & (freqs <= self.band[1]))
+        spectrum = np.abs(np.fft.rfft(chunk.astype(np.float64) * np.hanning(n))) ** 2
+        band = spectrum[self._bins[1]]
+        return float(np.sqrt(band.mean() / n)) if band.size else 0.0
+
+    def feed(self, chunk: np.ndarray) -> bool:
+        """Take a chunk; True while speech goes on (an utterance has started, not yet ended)."""
+        if not len(chunk):
+            return self.speaking
+        seconds = len(chunk) / RATE
+        level = self.level(chunk)
+        self.levels.append(level)
+        del self.levels[:-max(1, round(self.window / seconds))]
+        floor = max(self.min_level, min(self.levels))
+        if self.speaking:
+            self.peak = max(self.peak, level)
+            # over a loud background (babble) speech ends where it falls well below its peak
+            threshold = floor * self.off
+            if floor > self.noisy:
+                threshold = max(threshold, self.peak * self.drop)
+            if level > threshold:
+                self.quiet_s = 0.0
+                self.loud_s += seconds
+            else:
+                self.quiet_s += seconds
+        elif level > floor * self.on:
+            self.loud_s += seconds
+            self.quiet_s = 0.0
+            self.speaking = self.loud_s >= self.min_speech_s
+        else:
+            self.loud_s = 0.0
+        return self.speaking
+
+    def end(self) -> None:
+        """The utterance is over: look for the next."""
+        self.speaking = False
+        self.loud_s = self.quiet_s = self.peak = 0.0

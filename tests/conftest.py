@@ -15,6 +15,7 @@ import pytest
 from coach.config import Config
 from coach.dialogue import Engine
 from coach.events import Action, Beat, Command, Event, Heard, Say, SpeechDone
+from coach.phrasematch import PhraseMatcher
 from coach.voicepack import VoicePack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,12 @@ def virtual_audio() -> Any:
 def pack() -> VoicePack:
     """The shipped English voice pack."""
     return VoicePack.load(ROOT / "voices" / "en")
+
+
+@pytest.fixture(scope="session")
+def matcher(pack: VoicePack) -> PhraseMatcher:
+    """Reads transcripts as the shipped English pack's phrases."""
+    return PhraseMatcher(pack)
 
 
 @pytest.fixture(scope="session")

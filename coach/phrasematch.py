@@ -1,0 +1,157 @@
+"""Reading a transcript as one of the voice pack's command phrases, with care.
+
+The whole utterance must be one phrase, after fillers at its ends ("okay", "please", "coach")
+and plain repetition ("stop stop") are taken off; one misheard letter in one word of a longer
+phrase is forgiven, never in stop, pause, yes or no.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .events import Command
+from .voicepack import VoicePack, normalize
+
+LEADING_FILLERS = frozenset({"okay", "ok", "um", "umm", "uh", "er", "erm", "hmm", "mm", "oh",
+                             "so", "hey", "well", "and", "please", "coach", "alright", "let's"})
+"""Words people put before a command that do not change it."""
+TRAILING_FILLERS = frozenset({"please", "coach", "okay", "ok", "thanks", "um", "uh"})
+"""Words people put after a command that do not change it (``thank you`` too)."""
+SPELLINGS = {"yup": "yep", "yea": "yeah", "ok": "okay", "cooldown": "cooldown"}
+"""Whisper's spelling of a word, as the pack spells it."""
+ARTICLES = ("the", "a", "my")
+"""May stand between a start word and a routine: "start the hallway"."""
+EXACT_ONLY = frozenset({Command.STOP, Command.PAUSE, Command.YES, Command.NO})
+"""Commands never matched from a misheard word: they act at once or answer safety questions."""
+QUALITY = {"exact": 1.0, "repeated": 1.0, "filler": 0.9, "fuzzy": 0.75}
+"""How much each way of matching is trusted."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """A transcript that is one of the pack's phrases."""
+
+    phrase: str
+    """The phrase as the pack has it, normalised."""
+    command: Command
+    """Its command."""
+    routine: str | None
+    """Its routine, for start."""
+    how: str
+    """``exact``, ``repeated`` (stop stop), ``filler`` (okay stop) or ``fuzzy`` (one letter)."""
+
+    @property
+    def quality(self) -> float:
+        """How much this way of matching is trusted, 0..1."""
+        return QUALITY[self.how]
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether two different words are one letter apart (changed, added or dropped)."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=False)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def strip_fillers(words: list[str]) -> list[str]:
+    """The words without fillers at either end."""
+    lo, hi = 0, len(words)
+    while lo < hi and words[lo] in LEADING_FILLERS:
+        lo += 1
+    while hi > lo:
+        if words[hi - 1] in TRAILING_FILLERS:
+            hi -= 1
+        elif hi - lo > 2 and words[hi - 2:hi] == ["thank", "you"]:
+            hi -= 2
+        else:
+            break
+    return words[lo:hi]
+
+
+def collapse(words: list[str], truncated: bool = False) -> list[str]:
+    """The unit a repeated utterance is made of: "stop stop stop" is "stop", and so is
+    "stop stop st" when the text was cut off at the token limit."""
+    n = len(words)
+    for k in range(1, n):
+        unit = words[:k]
+        last = n - 1
+        if all(words[i] == unit[i % k] for i in range(last)) and (
+                words[last] == unit[last % k]
+                or (truncated and unit[last % k].startswith(words[last]))):
+            return unit
+    return words
+
+
+class PhraseMatcher:
+    """Whole-utterance matching of transcripts against a voice pack's phrases."""
+
+    def __init__(self, pack: VoicePack) -> None:
+        self.table = pack.phrases()
+        self.aliases: dict[str, str] = {}
+        verbs = [normalize(t.replace("{routine}", "")) for t in pack.commands[Command.START]]
+        for phrase, (command, _) in self.table.items():
+            for verb in verbs if command is Command.START else ():
+                if phrase.startswith(verb + " "):
+                    for article in ARTICLES:
+                        alias = f"{verb} {article} {phrase[len(verb) + 1:]}"
+                        if alias not in self.table:
+                            self.aliases.setdefault(alias, phrase)
+        self.numbers = {str(i): word for i, word in enumerate(pack.numbers)}
+        every = [*self.table, *self.aliases]
+        self.prefixes = {" ".join(p.split()[:i]) for p in every for i in range(1, len(p.split()))}
+        self.longest = max(len(p.split()) for p in every)
+
+    def words(self, text: str) -> list[str]:
+        """Normalised words, digits spelled as the pack's number words, Whisper's spellings
+        as the pack's ("yup" is "yep")."""
+        return [self.numbers.get(w) or SPELLINGS.get(w, w) for w in normalize(text).split()]
+
+    def _lookup(self, words: list[str]) -> str | None:
+        key = " ".join(words)
+        return key if key in self.table else self.aliases.get(key)
+
+    def match(self, text: str, *, truncated: bool = False, fuzzy: bool = True) -> Match | None:
+        """The phrase the whole text is, or None; ``truncated``: the text was cut short;
+        ``fuzzy``: allow one misheard letter."""
+        words = self.words(text)
+        how = "exact"
+        unit = collapse(words, truncated)
+        if unit != words:
+            words, how = unit, "repeated"
+        found = self._lookup(words)
+        trimmed = strip_fillers(words)
+        if found is None and trimmed != words:
+            found, how = self._lookup(trimmed), "filler"
+        if found is None and fuzzy:
+            found, how = self._fuzzy(words) or self._fuzzy(trimmed), "fuzzy"
+        if found is None:
+            return None
+        command, routine = self.table[found]
+        if how == "fuzzy" and command in EXACT_ONLY:
+            return None
+        return Match(found, command, routine, how)
+
+    def _fuzzy(self, words: list[str]) -> str | None:
+        """The one phrase of two or more words that differs from these in one letter of one
+        word (of three letters or more), if there is exactly one."""
+        if len(words) < 2:
+            return None
+        hits = set()
+        for phrase in [*self.table, *self.aliases]:
+            target = phrase.split()
+            if len(target) == len(words):
+                diff = [(a, b) for a, b in zip(words, target, strict=False) if a != b]
+                if len(diff) == 1 and len(diff[0][1]) >= 3 and _one_edit(*diff[0]):
+                    hits.add(self.aliases.get(phrase, phrase))
+        return hits.pop() if len(hits) == 1 else None
+
+    def is_prefix(self, text: str) -> bool:
+        """Whether the text is the beginning of a phrase ("start", "how"): wait for more."""
+        words = self.words(text)
+        lo = 0
+        while lo < len(words) and words[lo] in LEADING_FILLERS:
+            lo += 1
+        return " ".join(words[lo:]) in self.prefixes

@@ -1,0 +1,107 @@
+"""Reading a transcript as a command phrase: whole phrases only, fillers, articles, repeats and
+one misheard letter where that is safe."""
+
+from __future__ import annotations
+
+import pytest
+
+from coach.events import Command
+from coach.phrasematch import Match, PhraseMatcher, collapse
+
+
+def canonical(match: Match | None) -> str | None:
+    if match is None:
+        return None
+    return f"start {match.routine}" if match.command is Command.START else match.command.value
+
+
+# --- matching transcripts to phrases --------------------------------------------------------
+
+
+def test_every_phrase_of_the_pack_matches_itself(matcher: PhraseMatcher) -> None:
+    for phrase, (command, routine) in matcher.table.items():
+        match = matcher.match(phrase.capitalize() + ".")
+        assert match is not None and match.how == "exact", phrase
+        assert (match.command, match.routine) == (command, routine)
+
+
+@pytest.mark.parametrize(("text", "expected", "how"), [
+    ("Okay, stop.", "stop", "filler"),
+    ("Um, start hallway please.", "start hallway", "filler"),
+    ("Coach, how many?", "how many", "filler"),
+    ("Slower, thank you.", "slower", "filler"),
+    ("Start the hallway.", "start hallway", "exact"),
+    ("Begin the couch.", "start couch", "exact"),
+    ("Stop! Stop! Stop!", "stop", "repeated"),
+    ("Yup.", "yes", "exact"),
+    ("No thanks.", "no", "exact"),
+])
+def test_fillers_articles_and_repeats_are_taken_off(matcher: PhraseMatcher, text: str,
+                                                    expected: str, how: str) -> None:
+    match = matcher.match(text)
+    assert canonical(match) == expected and match is not None and match.how == how
+
+
+@pytest.mark.parametrize("text", [
+    "I'll stop by the store.",
+    "How many people are coming?",
+    "Stop it, you two.",
+    "Hold on to the railing.",
+    "Wait for me by the door.",
+    "Start the car, it's freezing.",
+    "Yes, two sugars in mine.",
+    "Keep going straight past the church.",
+    "Stopped.",
+    "",
+])
+def test_only_a_whole_phrase_is_a_command(matcher: PhraseMatcher, text: str) -> None:
+    assert matcher.match(text) is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Start coach.", "start couch"),  # one letter off in one word of a longer phrase
+    ("Start hallways.", "start hallway"),
+    ("Begin dinner tables.", "start table"),
+    ("Slow dawn.", "slower"),
+    ("Speed op.", None),  # "up" is too short to guess at
+    ("Stap.", None),  # never in a single word
+    ("Pawse.", None),
+    ("Yess.", None),
+    ("Hold one.", None),  # never for pause (it acts at once) ...
+    ("Nott now.", None),  # ... nor for the answers to safety questions
+    ("Start coaches.", None),  # two letters
+    ("Start the car now.", None),
+])
+def test_a_misheard_letter_is_forgiven_only_where_safe(matcher: PhraseMatcher, text: str,
+                                                       expected: str | None) -> None:
+    match = matcher.match(text)
+    assert canonical(match) == expected
+    assert match is None or match.how == "fuzzy"
+
+
+@pytest.mark.parametrize(("words", "truncated", "unit"), [
+    (["stop", "stop", "stop"], False, ["stop"]),
+    (["start", "hall", "start", "hall", "start"], False, ["start", "hall"]),
+    (["pause", "pause", "p"], True, ["pause"]),
+    (["pause", "pause", "p"], False, ["pause", "pause", "p"]),
+    (["stop", "by", "the", "store"], False, ["stop", "by", "the", "store"]),
+    (["no"], False, ["no"]),
+    ([], False, []),
+])
+def test_collapse_finds_what_was_repeated(words: list[str], truncated: bool,
+                                          unit: list[str]) -> None:
+    assert collapse(words, truncated) == unit
+
+
+def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseMatcher) -> None:
+    assert canonical(matcher.match("Pause. Pause. P", truncated=True)) == "pause"
+    assert matcher.match("Pause. Pause. P", truncated=False) is None
+
+
+def test_numbers_are_words_and_the_start_of_a_phrase_waits(matcher: PhraseMatcher) -> None:
+    assert matcher.words("2 steps") == ["two", "steps"]
+    assert matcher.is_prefix("Start")
+    assert matcher.is_prefix("Okay, how")
+    assert matcher.is_prefix("What can I")
+    assert not matcher.is_prefix("I'll stop by")
+    assert not matcher.is_prefix("Hallway")

@@ -1,0 +1,123 @@
+"""Scoring phrases from Whisper's distributions by hand, and judging the scores: which
+command, how sure, and when only a question is warranted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from coach import whisper_score
+from coach.events import Command
+from coach.phrasematch import PhraseMatcher
+
+# --- scoring phrases ------------------------------------------------------------------------
+
+VOCAB, DOT, EOT = 10, 8, 9
+"""A toy vocabulary for scoring by hand: words 0-7, "." and the end of the text."""
+
+
+def step(**probs: float) -> np.ndarray:
+    """Log-probabilities over the toy vocabulary: the named tokens (t0..t7, dot, eot) get
+    their probability and the rest share what is left."""
+    index = {f"t{i}": i for i in range(8)} | {"dot": DOT, "eot": EOT}
+    p = np.full(VOCAB, (1.0 - sum(probs.values())) / (VOCAB - len(probs)))
+    for name, value in probs.items():
+        p[index[name]] = value
+    return np.log(p)
+
+
+def score(tokens: list[int], steps: list[np.ndarray], ids: list[int]) -> tuple[float, float, bool]:
+    return whisper_score.path_score(tokens, steps, ids, ends=[DOT, EOT], eot=EOT)
+
+
+def test_a_phrase_written_as_it_is_has_no_regret() -> None:
+    steps = [step(t1=0.9), step(t2=0.8), step(dot=0.7), step(eot=0.6)]
+    logprob, regret, complete = score([1, 2], steps, [1, 2, DOT])
+    assert complete and regret == 0.0
+    end = np.logaddexp(steps[2][DOT], steps[2][EOT])  # "." or the end of the text
+    after = np.logaddexp(steps[3][EOT], steps[3][1])  # the end, or the phrase again
+    assert logprob == pytest.approx(np.log(0.9) + np.log(0.8) + end + after)
+
+
+def test_a_phrase_the_text_goes_on_after_has_a_cost() -> None:
+    # "Yeah. The remote ...": after "Yeah." the model writes on, not the end nor "Yeah" again
+    on = [step(t1=0.9), step(dot=0.9), step(t3=0.9)]
+    ended = [step(t1=0.9), step(dot=0.9), step(eot=0.9)]
+    repeated = [step(t1=0.9), step(dot=0.9), step(t1=0.9)]
+    goes_on = score([1], on, [1, DOT, 3])
+    assert goes_on[2] and goes_on[1] > 2.0
+    assert score([1], ended, [1, DOT])[1] == 0.0
+    assert score([1], repeated, [1, DOT, 1])[1] == 0.0
+
+
+def test_a_phrase_the_text_leaves_gives_a_bound_to_complete_later() -> None:
+    steps = [step(t1=0.6, t2=0.3), step(t4=0.9), step(dot=0.9)]
+    logprob, regret, complete = score([2, 5], steps, [1, 4, DOT])
+    assert not complete and logprob == pytest.approx(np.log(0.3))
+    assert regret == pytest.approx(np.log(0.6) - np.log(0.3))
+    # the text ran out (token limit) inside the phrase, or right after it
+    assert not score([1, 4], steps[:1], [1])[2]
+    assert not score([1, 4], steps[:2], [1, 4])[2]
+    # words, not punctuation, after the phrase: it needs its end scored by a forced pass
+    assert not score([1], steps, [1, 4, DOT])[2]
+
+
+def scoring(text: str, ranked: list[tuple[str, float, float]], *, avg_logprob: float = -0.2,
+            no_speech: float = 0.01) -> whisper_score.Scoring:
+    return whisper_score.Scoring(text, False, avg_logprob, no_speech,
+                           tuple(whisper_score.PhraseScore(*r) for r in ranked), 0.1)
+
+
+def test_a_clear_best_phrase_is_a_sure_command(matcher: PhraseMatcher) -> None:
+    verdict = whisper_score.judge(scoring("Stop.", [("stop", -0.2, 0.0)]), matcher)
+    assert verdict is not None and verdict.command is Command.STOP and verdict.confidence > 0.9
+
+
+def test_a_close_rival_of_another_command_makes_it_unsure(matcher: PhraseMatcher) -> None:
+    # noise: "Stop." and "Start dinner table." explain the audio about equally well
+    close = scoring("Start dinner table.", [("stop", -4.29, 0.1), ("start dinner table", -4.36,
+                                                                 0.0)])
+    verdict = whisper_score.judge(close, matcher)
+    assert verdict is not None and verdict.command is not Command.STOP
+    assert verdict.confidence < 0.6, "asked about, not acted on"
+    alone = whisper_score.judge(scoring("Mm.", [("stop", -4.29, 0.1), ("start dinner table", -4.36,
+                                                                0.0)]), matcher)
+    assert alone is not None and alone.confidence < 0.1
+    # a rival of the same command does not count against it
+    same = scoring("Start hallway.", [("start hallway", -1.0, 0.0), ("begin hallway", -1.1,
+                                                                      0.5)])
+    verdict = whisper_score.judge(same, matcher)
+    assert verdict is not None and verdict.routine == "hallway" and verdict.confidence > 0.6
+
+
+def test_regret_and_silence_lower_the_confidence(matcher: PhraseMatcher) -> None:
+    sure = whisper_score.judge(scoring("Help.", [("help", -0.5, 0.0)]), matcher)
+    strained = whisper_score.judge(scoring("Hell.", [("help", -6.0, 4.0)], avg_logprob=-3.0),
+                                   matcher)
+    hiss = whisper_score.judge(scoring("Help.", [("help", -0.5, 0.0)], no_speech=0.8), matcher)
+    assert sure is not None and strained is not None and hiss is not None
+    assert sure.confidence > 0.9 > 0.3 > strained.confidence
+    assert hiss.confidence == pytest.approx(sure.confidence * 0.2, abs=0.01)
+
+
+def test_a_phrase_only_the_scores_find_is_asked_about_not_acted_on(
+        matcher: PhraseMatcher) -> None:
+    # "start backward walk", misheard; and "Keep moving." heard in babble: the same evidence
+    for text, phrase in (("Start back with walk.", "start backward walk"),
+                         ("Keep moving.", "keep going")):
+        verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
+        assert verdict is not None and verdict.how == "scored"
+        assert 0.35 <= verdict.confidence < 0.6
+
+
+def test_a_command_read_in_the_text_counts_when_no_phrase_scores(matcher: PhraseMatcher) -> None:
+    verdict = whisper_score.judge(scoring("Okay, stop please.", []), matcher)
+    assert verdict is not None and verdict.command is Command.STOP and verdict.how == "filler"
+    assert whisper_score.judge(scoring("I'll stop by the store.", []), matcher) is None
+
+
+def test_text_and_scores_that_disagree_halve_the_confidence(matcher: PhraseMatcher) -> None:
+    verdict = whisper_score.judge(scoring("Faster.", [("slower", -0.3, 0.0)]), matcher)
+    alone = whisper_score.judge(scoring("Faster.", []), matcher)
+    assert verdict is not None and alone is not None
+    assert verdict.confidence <= 0.5 * max(alone.confidence, 0.99) + 0.001
