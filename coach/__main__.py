@@ -154,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from . import models
+    from . import modelinstall, models
 
     if args.action == "list":
         if args.from_file or args.name:
@@ -171,13 +171,13 @@ def _models(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown model {args.name!r}; expected one of: "
                          f"{', '.join(models.KNOWN_MODELS)}")
     if args.from_file:
-        installed = models.install_from_file(Path(args.from_file),
+        installed = modelinstall.install_from_file(Path(args.from_file),
                                              models.KNOWN_MODELS.get(args.name or ""))
     else:
         spec = models.KNOWN_MODELS[args.name or models.DEFAULT_MODEL]
         print(f"downloading {spec.name} ({spec.size / 1e6:.0f} MB) from {spec.url}",
               file=sys.stderr)
-        installed = models.install(spec, progress=models.progress_bar())
+        installed = modelinstall.install(spec, progress=modelinstall.progress_bar())
     print(f"installed {installed.name} ({installed.language}) in {installed.path}")
     return 0
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from coach import models
+from coach import unzip
+from coach.modelinstall import install, install_from_file, progress_bar
 from coach.models import (
     DEFAULT_MODEL,
     KNOWN_MODELS,
@@ -31,13 +32,10 @@ from coach.models import (
     ModelSpec,
     find_model,
     format_models,
-    install,
-    install_from_file,
     installed_models,
     missing_model_message,
     model_problems,
     models_dir,
-    progress_bar,
 )
 
 NAME = "vosk-model-en-test-0.1"
@@ -381,7 +379,7 @@ def test_hostile_archives_are_refused_and_nothing_is_written(
 def test_total_unpacked_size_is_capped(root: Path, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     archive = build_zip(tmp_path / "m.zip", layout())
-    monkeypatch.setattr(models, "MAX_UNPACKED", 100_000)
+    monkeypatch.setattr(unzip, "MAX_UNPACKED", 100_000)
     with pytest.raises(ModelError, match="zip bomb"):
         install_from_file(archive)
     assert list(root.iterdir()) == []
