@@ -6,12 +6,8 @@ set in silence (0.4 s before, 1.0 s after) and mixed with white or babble noise 
 ``manifest.jsonl`` holds a header line with the build parameters, then one clip a line. A
 clip's id hashes everything that shapes its sound, so a rebuild makes only what is missing.
 
-Speech is rendered in fresh worker processes, one per (voice, rate), texts in sorted order:
-espeak-ng carries synthesis state from one utterance to the next (the same text rendered twice
-in one process differs by a few samples) and pyttsx3 gives every caller in a process the same
-engine, so only a fresh process rendering a fixed sequence gives the same bytes every time.
-A worker that fails (or renders a line empty) takes back what it wrote, and the group is
-rendered again.
+Speech is rendered, each (voice, rate) in a fresh process, and mixed by
+:mod:`coach.corpus_render`.
 """
 
 from __future__ import annotations
@@ -23,25 +19,19 @@ import logging
 import os
 import random
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .audio import resample
-from .errors import CoachError
+from .corpus_render import RATE, level_speech, mix, render_all
+from .errors import CorpusError
 from .events import Cue, Heard
 from .speak import (
-    TTS_RATE,
     Renderer,
     SpeechCache,
-    TtsUnavailable,
     TtsVoice,
     VoiceSettings,
     default_cache_dir,
@@ -53,12 +43,6 @@ from .voicepack import CUES, VoicePack, normalize
 
 _LOGGER = logging.getLogger(__name__)
 
-RATE = 16000
-"""Sample rate of every clip (mono, 16-bit)."""
-LEAD_S, TAIL_S = 0.4, 1.0
-"""Silence (or noise alone) before and after the speech in a clip."""
-SPEECH_RMS, SPEECH_PEAK = 2500.0, 16000.0
-"""Speech is scaled to this RMS, or less if its peak would pass SPEECH_PEAK (of 32767)."""
 KINDS = ("command", "own_line", "everyday")
 """What a clip says: a command phrase, a line of the coach's, ordinary talk."""
 NOISES = ("clean", "white", "babble")
@@ -68,28 +52,11 @@ CLEAN_PER_TEXT, NOISY_PER_TEXT = 2, 2
 every noise x SNR once, with voices and rates taken in turn."""
 BABBLE_POOL, BABBLE_TALKERS = 16, (4, 6)
 """Everyday sentences babble is made of, and how many of them talk at once."""
-ATTEMPTS = 5
-"""Tries per (voice, rate): pyttsx3 2.99 sometimes hands back a render before espeak is done."""
-MAX_WORKERS = 4
-"""Voices rendered at once; more load makes pyttsx3's early returns (see ATTEMPTS) likelier."""
-SETTLE_S = 0.01
-"""Pause after each render so espeak is idle before the next one starts."""
 MANIFEST = "manifest.jsonl"
 FORMAT = 1
 """Bumped whenever the way clips are made changes."""
 _PREFERRED = {"en": ("en-gb", "en-gb-scotland", "en-029")}
 _MAX_VOICES = 4
-
-
-class CorpusError(CoachError):
-    """The corpus or its sentences cannot be read or built; says which file and why."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        self.path = path
-        """The file or folder at fault."""
-        self.problem = problem
-        """What was wrong and what to do about it."""
-        super().__init__(f"listening corpus {path}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -322,108 +289,6 @@ def _plan(texts: dict[str, list[tuple[str, str | None]]], pool: list[tuple[str, 
 # --- rendering and mixing -----------------------------------------------------------------
 
 
-_WORKER = ("import json, sys; from coach.corpus import render_group; "
-           "print('rendered', render_group(**json.load(sys.stdin)))")
-
-
-def render_group(voice: str, rate: int, texts: list[str], tts_dir: str) -> int:
-    """Render texts with one voice and rate into the speech cache; how many were not cached.
-
-    Run by a fresh interpreter for each group (see the module docstring). A failed or empty
-    render takes back every file this call wrote, so that a retry renders the same sequence.
-    """
-    renderer = Renderer(VoiceSettings(voice, rate, 1.0))
-    cache, fresh = SpeechCache(renderer, Path(tts_dir)), list[Path]()
-    try:
-        for text in texts:
-            before = cache.rendered
-            samples = cache.get(text)
-            if cache.rendered > before:
-                fresh.append(cache.path(text))
-                if samples.size == 0:
-                    raise TtsUnavailable(f"{text!r} came out empty")
-                time.sleep(SETTLE_S)
-    except BaseException:
-        for path in fresh:
-            path.unlink(missing_ok=True)
-        raise
-    finally:
-        renderer.close()
-    return len(fresh)
-
-
-def _render_fresh(voice: str, rate: int, texts: list[str], tts_dir: Path) -> int:
-    root = str(Path(__file__).resolve().parent.parent)  # where ``coach`` is importable from
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-        root, os.environ.get("PYTHONPATH")]))}
-    job = json.dumps({"voice": voice, "rate": rate, "texts": texts, "tts_dir": str(tts_dir)})
-    for attempt in range(1, ATTEMPTS + 1):
-        done = subprocess.run([sys.executable, "-c", _WORKER], input=job, capture_output=True,
-                              text=True, env=env, check=False)
-        counts = re.findall(r"^rendered (\d+)$", done.stdout, re.MULTILINE)
-        if done.returncode == 0 and counts:  # pyttsx3 may print too, even late
-            return int(counts[-1])
-        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        _LOGGER.warning("rendering with %s at %d wpm, attempt %d of %d: %s", voice, rate,
-                        attempt, ATTEMPTS, last)
-    raise CorpusError(tts_dir, f"rendering with {voice} at {rate} wpm failed {ATTEMPTS} times; "
-                      f"last: {last}")
-
-
-def _render_all(groups: dict[tuple[str, int], set[str]], tts_dir: Path,
-                tick: Callable[[], None]) -> int:
-    rendered = 0
-    with ThreadPoolExecutor(min(os.cpu_count() or 1, MAX_WORKERS)) as pool:
-        for future in as_completed(pool.submit(_render_fresh, voice, rate, sorted(texts),
-                                               tts_dir)
-                                   for (voice, rate), texts in sorted(groups.items())):
-            rendered += future.result()
-            tick()
-    return rendered
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x ** 2))) if x.size else 0.0
-
-
-def _speech(cache: SpeechCache, text: str) -> np.ndarray:
-    """A rendered line at RATE, scaled to SPEECH_RMS, as whole numbers in floats."""
-    samples = cache.cached(text)
-    if samples is None or not np.any(samples):
-        raise CorpusError(cache.folder, f"the rendering of {text!r} is missing or silent")
-    x = resample(samples, TTS_RATE, RATE).astype(np.float64)
-    gain = min(SPEECH_RMS / _rms(x), SPEECH_PEAK / float(np.abs(x).max()))
-    out: np.ndarray = np.round(x * gain)
-    return out
-
-
-def _babble(talkers: list[np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:
-    """Talkers looped with short gaps from random starting points, at slightly varied levels."""
-    out = np.zeros(n)
-    for audio in talkers:
-        unit = audio / _rms(audio) * 10 ** (rng.uniform(-3, 3) / 20)
-        pos = -int(rng.integers(len(unit)))
-        while pos < n:
-            lo, hi = max(pos, 0), min(pos + len(unit), n)
-            out[lo:hi] += unit[lo - pos:hi - pos]
-            pos += len(unit) + int(rng.integers(RATE // 10, RATE // 2))
-    return out
-
-
-def _mix(speech: np.ndarray, plan: _Plan, talkers: list[np.ndarray]) -> tuple[np.ndarray, int]:
-    """The clip's int16 samples and where its speech starts (in samples)."""
-    lead, tail, clip = round(LEAD_S * RATE), round(TAIL_S * RATE), plan.clip
-    signal = np.zeros(lead + speech.size + tail)
-    signal[lead:lead + speech.size] = speech
-    if clip.snr_db is not None:
-        rng = np.random.default_rng(int(clip.id[-10:], 16))
-        noise = (rng.standard_normal(signal.size) if clip.noise == "white"
-                 else _babble(talkers, signal.size, rng))
-        level = _rms(noise[lead:lead + speech.size]) or _rms(noise)
-        signal += noise * (_rms(speech) / (level * 10 ** (clip.snr_db / 20)))
-    return np.clip(np.round(signal), -32768, 32767).astype(np.int16), lead
-
-
 def _make_clips(folder: Path, todo: list[_Plan], tts_dir: Path,
                 tick: Callable[[], None]) -> dict[str, Clip]:
     # renderers that never render: these caches only read what the workers wrote
@@ -434,7 +299,7 @@ def _make_clips(folder: Path, todo: list[_Plan], tts_dir: Path,
     def speech(text: str, voice: str, rate: int) -> np.ndarray:
         if (voice, rate) not in caches:
             caches[voice, rate] = SpeechCache(Renderer(VoiceSettings(voice, rate, 1.0)), tts_dir)
-        return _speech(caches[voice, rate], text)
+        return level_speech(caches[voice, rate], text)
     try:
         for plan in todo:
             for talker in plan.talkers:
@@ -442,7 +307,8 @@ def _make_clips(folder: Path, todo: list[_Plan], tts_dir: Path,
                     babble[talker] = speech(*talker)
             clip = plan.clip
             said = speech(clip.text, clip.voice, clip.rate)
-            samples, lead = _mix(said, plan, [babble[t] for t in plan.talkers])
+            samples, lead = mix(said, clip.noise, clip.snr_db, int(clip.id[-10:], 16),
+                                [babble[t] for t in plan.talkers])
             (folder / clip.kind).mkdir(parents=True, exist_ok=True)
             write_wav(folder / clip.path, samples, RATE)
             made[clip.id] = replace(clip, speech_start_s=lead / RATE,
@@ -511,7 +377,7 @@ def build_corpus(pack: VoicePack, folder: Path, *, voices: Sequence[str] | None 
         if progress is not None:
             progress(done, total)
 
-    rendered = _render_all(groups, tts_cache or folder, tick)
+    rendered = render_all(groups, tts_cache or folder, tick)
     made = _make_clips(folder, todo, tts_cache or folder, tick)
     clips = [made.get(p.clip.id) or known[p.clip.id] for p in plans]
     _write_manifest(folder / MANIFEST, params, clips)

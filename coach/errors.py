@@ -40,3 +40,14 @@ class VoicePackError(CoachError):
 
 class UsageError(CoachError):
     """A command-line argument is malformed (bad ``--at`` entry, unknown phrase...)."""
+
+
+class CorpusError(CoachError):
+    """The corpus or its sentences cannot be read or built; says which file and why."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        """The file or folder at fault."""
+        self.problem = problem
+        """What was wrong and what to do about it."""
+        super().__init__(f"listening corpus {path}: {problem}")
