@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import resource
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -12,8 +11,15 @@ from typing import Any
 import numpy as np
 
 from .corpus import Clip
-from .events import Command
-from .listen import Recognition, Recognizer, read_audio, recognize_samples
+from .dialogue import ACT_AT_ONCE
+from .listen import (
+    RATE,
+    TRAILING_SILENCE_S,
+    Recognition,
+    Recognizer,
+    read_audio,
+    recognize_samples,
+)
 
 ACT = 0.6
 """Confidence at which the dialogue acts without asking (``dialogue.confirm_below``)."""
@@ -22,7 +28,7 @@ ACT = 0.6
 def _acts(r: Recognition | None, act: float) -> bool:
     # stop and pause act at once whatever the confidence; everything else from ``act`` up
     return r is not None and r.heard is not None and (
-        r.heard.command in (Command.STOP, Command.PAUSE) or r.confidence >= act)
+        r.heard.command in ACT_AT_ONCE or r.confidence >= act)
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -42,7 +48,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
     for n, clip in enumerate(clips, 1):
         samples = read_audio(clip.path)
         result = recognize_samples(recognizer, samples)
-        audio_s += len(samples) / 16000 + 1.0
+        audio_s += len(samples) / RATE + TRAILING_SILENCE_S
         compute_s += result.process_s
         found = result.recognition
         got = found.command if found is not None and found.heard is not None else None
@@ -101,9 +107,3 @@ def stderr_progress(done: int, total: int) -> None:
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
-
-
-def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    """Call ``fn``; return its result and how long it took."""
-    started = time.perf_counter()
-    return fn(), time.perf_counter() - started

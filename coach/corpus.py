@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from .corpus_render import RATE, level_speech, mix, render_all
+from .corpus_render import level_speech, mix, render_all
 from .errors import CorpusError
 from .events import Cue, Heard
+from .listen import RATE
 from .speak import (
     Renderer,
     SpeechCache,
@@ -39,7 +40,7 @@ from .speak import (
     probe_tts,
     write_wav,
 )
-from .voicepack import CUES, VoicePack, normalize
+from .voicepack import CUES, VoicePack, normalize, placeholders
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ def _sample_values(pack: VoicePack, key: str, template: str, rng: random.Random
         "command": lambda: rng.choice(("start car", "start hallway", "faster", "repeat")),
     }
     return {name: makers.get(name, length)()
-            for name in sorted(set(re.findall(r"\{(\w+)\}", template)))}
+            for name in sorted(placeholders(template))}
 
 
 def read_everyday(path: Path, pack: VoicePack) -> list[str]:

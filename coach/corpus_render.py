@@ -25,12 +25,11 @@ import numpy as np
 
 from .audio import resample
 from .errors import CorpusError
+from .listen import RATE
 from .speak import TTS_RATE, Renderer, SpeechCache, TtsUnavailable, VoiceSettings
 
 _LOGGER = logging.getLogger(__name__)
 
-RATE = 16000
-"""Sample rate of every clip (mono, 16-bit)."""
 LEAD_S, TAIL_S = 0.4, 1.0
 """Silence (or noise alone) before and after the speech in a clip."""
 SPEECH_RMS, SPEECH_PEAK = 2500.0, 16000.0

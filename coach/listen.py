@@ -216,7 +216,8 @@ class VoiceActivity:
         self.window = window_s
         self.band = band
         self.min_level = min_level
-        self._bins: tuple[int, np.ndarray] | None = None
+        self._bins: tuple[int, np.ndarray, np.ndarray] | None = None
+        """For a chunk length: the FFT bins in the band, and the window."""
         self.reset()
 
     def reset(self) -> None:
@@ -235,8 +236,8 @@ class VoiceActivity:
         n = len(chunk)
         if self._bins is None or self._bins[0] != n:
             freqs = np.fft.rfftfreq(n, 1 / RATE)
-            self._bins = (n, (freqs >= self.band[0]) & (freqs <= self.band[1]))
-        spectrum = np.abs(np.fft.rfft(chunk.astype(np.float64) * np.hanning(n))) ** 2
+            self._bins = (n, (freqs >= self.band[0]) & (freqs <= self.band[1]), np.hanning(n))
+        spectrum = np.abs(np.fft.rfft(chunk.astype(np.float64) * self._bins[2])) ** 2
         band = spectrum[self._bins[1]]
         return float(np.sqrt(band.mean() / n)) if band.size else 0.0
 

@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from .dialogue import ACT_AT_ONCE
 from .errors import CoachError
-from .events import Command, Heard
+from .events import Heard
+from .intents import Intents
 from .listen import RATE, Endpointer, Recognition
 from .voicepack import VoicePack, normalize
 
@@ -27,7 +29,7 @@ UNKNOWN = "[unk]"
 UNKNOWN_TOKENS = ("[unk]", "<unk>", "<UNK>")
 """How Kaldi recipes spell the unknown word (the Korean model says ``<UNK>``)."""
 _FST_MAGIC, _SYMBOLS_MAGIC = 2125659606, 2125658996
-EARLY = frozenset({Command.STOP, Command.PAUSE})
+EARLY = ACT_AT_ONCE
 """Commands that commit from a stable partial result, before the utterance is over."""
 EARLY_QUIET_S = 0.1
 """Quiet after a partial "stop" before it commits: long enough that "stop by the store"
@@ -143,6 +145,7 @@ class VoskRecognizer:
             raise VoskUnavailable(f"vosk is not installed ({err}); pip install vosk") from None
         vosk.SetLogLevel(0)
         self.phrases = pack.phrases()
+        self.intents = Intents(pack)
         self.min_confidence = min_confidence
         self.unknown = unknown_word(model_path)
         """The model's unknown-word token."""
@@ -157,12 +160,11 @@ class VoskRecognizer:
                 raise VoskUnavailable(f"cannot load the Vosk model in {model_path}: {err}"
                                       ) from None
         missing = sorted({_decode(m[1]) for line in log if (m := _MISSING.search(line))})
-        known_decoys = set(self.decoys) - {w for d in self.decoys for w in d.split()
-                                           if w in missing}
         self.missing_words = [w for w in missing if w != self.unknown
                               and any(w in p.split() for p in self.phrases)]
         """Words of the pack's phrases that the model does not know (Vosk drops them)."""
-        self.decoys = sorted(known_decoys)
+        self.decoys = [d for d in self.decoys if not set(d.split()) & set(missing)]
+        """The decoys the model knows (Vosk drops the others from the grammar)."""
         if self.missing_words:
             _LOGGER.warning("the Vosk model does not know these words of the voice pack, so "
                             "phrases with them cannot be heard: %s",
@@ -223,10 +225,8 @@ class VoskRecognizer:
     def _decide(self, text: str, words: list[dict[str, Any]], *, early: bool) -> Recognition:
         confs = [float(w.get("conf", 1.0)) for w in words if w.get("word") != self.unknown]
         confidence = min(confs) if confs else 0.0
-        norm = normalize(text)
-        match = self.phrases.get(norm) if self.unknown not in text.split() else None
-        if match is None or confidence < self.min_confidence:
+        heard = self.intents.match(text, confidence)
+        if (not isinstance(heard, Heard) or self.unknown in text.split()
+                or confidence < self.min_confidence):
             return Recognition(None, text, confidence, round(self.t, 3))
-        command, routine = match
-        return Recognition(Heard(command, routine, confidence, text), text, confidence,
-                           round(self.t, 3))
+        return Recognition(heard, text, confidence, round(self.t, 3))

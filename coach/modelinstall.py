@@ -39,6 +39,7 @@ from coach.models import (
     models_dir,
     ways_out,
 )
+from coach.paths import sha256_file
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def install_from_file(path: Path, spec: ModelSpec | None = None) -> InstalledMod
         raise ModelError("is a folder; pass the model's .zip file, or set recognition.model in "
                          "config.toml to a model folder", path)
     try:
-        digest = _sha256_of(path)
+        digest = sha256_file(path)
     except OSError as err:
         raise ModelError(f"cannot read it ({err.strerror or err}); pass the path of a model's "
                          ".zip file", path) from None
@@ -161,14 +162,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_digest(spec: ModelSpec, actual: str, what: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -26,3 +27,12 @@ def cache_dir() -> Path:
     if value := os.environ.get("COACH_CACHE_DIR"):
         return Path(value).expanduser()
     return _xdg("XDG_CACHE_HOME", Path.home() / ".cache") / "coach"
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -17,7 +17,7 @@ LEADING_FILLERS = frozenset({"okay", "ok", "um", "umm", "uh", "er", "erm", "hmm"
 """Words people put before a command that do not change it."""
 TRAILING_FILLERS = frozenset({"please", "coach", "okay", "ok", "thanks", "um", "uh"})
 """Words people put after a command that do not change it (``thank you`` too)."""
-SPELLINGS = {"yup": "yep", "yea": "yeah", "ok": "okay", "cooldown": "cooldown"}
+SPELLINGS = {"yup": "yep", "yea": "yeah", "ok": "okay"}
 """Whisper's spelling of a word, as the pack spells it."""
 ARTICLES = ("the", "a", "my")
 """May stand between a start word and a routine: "start the hallway"."""
@@ -102,7 +102,6 @@ class PhraseMatcher:
         self.numbers = {str(i): word for i, word in enumerate(pack.numbers)}
         every = [*self.table, *self.aliases]
         self.prefixes = {" ".join(p.split()[:i]) for p in every for i in range(1, len(p.split()))}
-        self.longest = max(len(p.split()) for p in every)
 
     def words(self, text: str) -> list[str]:
         """Normalised words, digits spelled as the pack's number words, Whisper's spellings

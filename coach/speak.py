@@ -7,6 +7,7 @@ touches it goes through this module.
 from __future__ import annotations
 
 import ctypes.util
+import functools
 import hashlib
 import importlib.metadata
 import logging
@@ -126,6 +127,7 @@ class VoiceSettings:
         return hashlib.sha256(blob).hexdigest()[:32]
 
 
+@functools.cache
 def _pyttsx3_version() -> str:
     try:
         return importlib.metadata.version("pyttsx3")

@@ -36,7 +36,6 @@ from the callback itself.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 from pathlib import Path
@@ -47,6 +46,7 @@ import numpy as np
 from .errors import CoachError
 from .events import Heard
 from .listen import RATE, Recognition, VoiceActivity
+from .paths import sha256_file
 from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
 from .whisper_score import URGENT, PhraseScorer, Scoring, judge
@@ -110,12 +110,9 @@ def verify_model(folder: Path) -> None:
     size = path.stat().st_size
     if size != MODEL_SIZE:
         raise ModelChecksumError(path, f"{MODEL_SIZE} bytes", f"{size} bytes")
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    if digest.hexdigest() != MODEL_SHA256:
-        raise ModelChecksumError(path, f"SHA-256 {MODEL_SHA256}", f"SHA-256 {digest.hexdigest()}")
+    actual = sha256_file(path)
+    if actual != MODEL_SHA256:
+        raise ModelChecksumError(path, f"SHA-256 {MODEL_SHA256}", f"SHA-256 {actual}")
 
 
 def download_model(threads: int) -> Any:
@@ -213,8 +210,10 @@ class WhisperRecognizer:
         quiet = self.vad.quiet_s
         if quiet == 0.0:  # speech goes on: anything transcribed ahead is stale
             self._ahead, self._pause_handled = None, False
-            if self._held != LONG or self.vad.loud_s > MAX_SPEECH_S:
-                self._held = LONG if self.vad.loud_s > MAX_SPEECH_S else None
+            if self.vad.loud_s > MAX_SPEECH_S:
+                self._held = LONG
+            elif self._held != LONG:
+                self._held = None
             return []
         if self._held is not None:
             if quiet >= (PAUSE_S if self._held == LONG else HOLD_S):

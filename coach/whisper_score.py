@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from .dialogue import ACT_AT_ONCE
 from .events import Command
 from .listen import RATE
 from .phrasematch import PhraseMatcher
 
 _LOGGER = logging.getLogger(__name__)
 
-URGENT = frozenset({Command.STOP, Command.PAUSE})
+URGENT = ACT_AT_ONCE
 """Commands the dialogue obeys at any confidence: they need more of it to be reported."""
 
 
