@@ -1,5 +1,7 @@
-"""Hearing commands: the recogniser interface every engine implements, the end-of-speech
-detector they share, and the streaming path that files and the microphone both go through."""
+"""Hearing commands: the recogniser interface every engine implements, the two end-of-speech
+detectors (:class:`Endpointer`, plain loudness, for Vosk; :class:`VoiceActivity`, speech-band
+loudness over a moving floor, for Whisper — one should serve both), and the streaming path that
+files and the microphone both go through."""
 
 from __future__ import annotations
 
