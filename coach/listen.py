@@ -203,21 +203,28 @@ def recognize_samples(recognizer: Recognizer, samples: np.ndarray, *,
 
 
 class VoiceActivity:
-    """Speech by loudness in the speech band against the quietest of the last few seconds.
+    """Speech by loudness in the speech band against the background of the last few seconds.
 
-    Band-limiting keeps most of white noise and rumble out; taking the floor as a minimum
-    over a window follows a background that starts or stops within seconds.
+    Band-limiting keeps most of white noise and rumble out. The background is a low
+    percentile of the last few seconds' levels, so it follows a noise that starts or stops
+    within seconds, and other voices (a television, a room of people), which dip now and
+    then to near silence, count at their usual level and not at their dips. Speech starts
+    well above the background; it ends where it falls back to near the background it rose
+    from or to near the quietest moment, or, over a loud background, well below its own
+    peak (not in quiet: a sentence's weak sounds would end it).
     """
 
     def __init__(self, *, on: float = 3.0, off: float = 2.0, min_speech_s: float = 0.1,
                  window_s: float = 3.0, band: tuple[float, float] = (250.0, 3500.0),
-                 min_level: float = 30.0, drop_db: float = 12.0, noisy: float = 32.0) -> None:
+                 min_level: float = 30.0, drop_db: float = 12.0, noisy: float = 60.0,
+                 percentile: float = 30.0) -> None:
         self.on, self.off, self.min_speech_s = on, off, min_speech_s
         self.drop = 10 ** (-drop_db / 20)
         self.noisy = noisy
         self.window = window_s
         self.band = band
         self.min_level = min_level
+        self.percentile = percentile
         self._bins: tuple[int, np.ndarray, np.ndarray] | None = None
         """For a chunk length: the FFT bins in the band, and the window."""
         self.reset()
@@ -232,6 +239,8 @@ class VoiceActivity:
         """Quiet since speech last was loud, seconds."""
         self.peak = 0.0
         """Loudest level of the utterance."""
+        self.background = self.min_level
+        """The background level the utterance rose from."""
 
     def level(self, chunk: np.ndarray) -> float:
         """RMS of the chunk within the speech band."""
@@ -251,19 +260,20 @@ class VoiceActivity:
         level = self.level(chunk)
         self.levels.append(level)
         del self.levels[:-max(1, round(self.window / seconds))]
-        floor = max(self.min_level, min(self.levels))
         if self.speaking:
             self.peak = max(self.peak, level)
-            # over a loud background (babble) speech ends where it falls well below its peak
-            threshold = floor * self.off
-            if floor > self.noisy:
-                threshold = max(threshold, self.peak * self.drop)
-            if level > threshold:
+            quietest = max(self.min_level, min(self.levels))
+            drop = self.peak * self.drop if self.background > self.noisy else 0.0
+            if level > max(quietest * self.off, self.background * self.off, drop):
                 self.quiet_s = 0.0
                 self.loud_s += seconds
             else:
                 self.quiet_s += seconds
-        elif level > floor * self.on:
+            return True
+        background = max(self.min_level, float(np.percentile(self.levels, self.percentile)))
+        if level > background * self.on:
+            if self.loud_s == 0.0:
+                self.background = background
             self.loud_s += seconds
             self.quiet_s = 0.0
             self.speaking = self.loud_s >= self.min_speech_s
@@ -275,3 +285,4 @@ class VoiceActivity:
         """The utterance is over: look for the next."""
         self.speaking = False
         self.loud_s = self.quiet_s = self.peak = 0.0
+        self.background = self.min_level

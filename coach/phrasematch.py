@@ -7,6 +7,7 @@ phrase is forgiven, never in stop, pause, yes or no.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from .events import Command
@@ -23,6 +24,9 @@ ARTICLES = ("the", "a", "my")
 """May stand between a start word and a routine: "start the hallway"."""
 EXACT_ONLY = frozenset({Command.STOP, Command.PAUSE, Command.YES, Command.NO})
 """Commands never matched from a misheard word: they act at once or answer safety questions."""
+LONGER = 1.3
+"""Text more than this many times as long as a phrase (in letters), or as short, is not like
+it: "Backward walk." is not "start backward walk"."""
 QUALITY = {"exact": 1.0, "repeated": 1.0, "filler": 0.9, "fuzzy": 0.75}
 """How much each way of matching is trusted."""
 
@@ -146,6 +150,22 @@ class PhraseMatcher:
                 if len(diff) == 1 and len(diff[0][1]) >= 3 and _one_edit(*diff[0]):
                     hits.add(self.aliases.get(phrase, phrase))
         return hits.pop() if len(hits) == 1 else None
+
+    def resemblance(self, text: str, phrase: str, *, truncated: bool = False) -> float:
+        """How much the text looks like the phrase, 0..1, letter by letter (spaces and
+        punctuation aside), after repetition, articles and a stammered word ("Begin begin
+        the hill") are taken off: "Start sleep vehicle" is 0.62 like "start elliptical",
+        "Start go down" 0.83 like "start cool down". Text much longer or shorter, or of more
+        than one word more, counts for nothing: "What did you say to the pl" is not like
+        "what did you say", nor "Backward walk" like "start backward walk"."""
+        words = collapse(self.words(text), truncated)
+        words = [w for i, w in enumerate(words)
+                 if w not in ARTICLES and (i == 0 or w != words[i - 1])]
+        heard, said = "".join(words), phrase.replace(" ", "")
+        if (not heard or len(words) > len(phrase.split()) + 1
+                or not len(said) / LONGER - 1 <= len(heard) <= len(said) * LONGER + 1):
+            return 0.0
+        return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio()
 
     def is_prefix(self, text: str) -> bool:
         """Whether the text is the beginning of a phrase ("start", "how"): wait for more."""

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,11 @@ MAX_SPEECH_S = 5.0
 """Speech that runs on this long without a pause is not a command: it is not transcribed."""
 LONG = "(long speech)"
 """What is reported for speech too long to be a command."""
+JOIN_S = 0.6
+"""Speech that starts again this soon after an utterance ended goes on from it: it is heard
+together with it, never alone. A command is said after a silence; a sentence pauses at its
+commas (espeak-ng for up to 0.55 s), and the words after a comma are not a command of their
+own ("You can say pause, slower, faster"; "Sorry, was that start hallway?")."""
 
 
 class WhisperRecognizer:
@@ -191,8 +197,14 @@ class WhisperRecognizer:
         self._audio: list[np.ndarray] | None = None
         self._ahead: tuple[Scoring, float] | None = None
         self._pause_handled = False
-        self._held: str | None = None
-        """Text of an utterance that waits: the start of a phrase, or long speech."""
+        self._held: Recognition | None = None
+        """An utterance that waits, as it would be decided if nothing follows: the start of a
+        phrase ("start", "how"), or long speech."""
+        self._last: tuple[list[np.ndarray], float, float] | None = None
+        """The utterance last decided, while speech may still go on from it: its audio and
+        everything since, its loud seconds, and the stream time its speech ended."""
+        self._carried_s = 0.0
+        """Loud seconds of the utterances the current one goes on from."""
 
     def accept(self, chunk: np.ndarray) -> list[Recognition]:
         """Feed the next chunk; return the utterances decided by its end."""
@@ -203,21 +215,28 @@ class WhisperRecognizer:
             keep = PREROLL_S + self.vad.loud_s
             while sum(len(c) for c in self._recent[1:]) / RATE >= keep:
                 self._recent.pop(0)
+            if self._last is not None:
+                self._last[0].append(chunk)
+                if self.t - self.vad.loud_s - self._last[2] > JOIN_S:
+                    self._last = None
             if speaking:
                 self._audio, self._recent = self._recent, []
+                if self._last is not None:  # a continuation: heard with what came before
+                    self._audio, self._carried_s = self._last[0], self._last[1]
+                    self._last = None
             return []
         self._audio.append(chunk)
         quiet = self.vad.quiet_s
         if quiet == 0.0:  # speech goes on: anything transcribed ahead is stale
             self._ahead, self._pause_handled = None, False
-            if self.vad.loud_s > MAX_SPEECH_S:
-                self._held = LONG
-            elif self._held != LONG:
+            if self.vad.loud_s + self._carried_s > MAX_SPEECH_S:
+                self._held = Recognition(None, LONG, 0.0, 0.0)
+            elif self._held is not None and self._held.text != LONG:
                 self._held = None
             return []
         if self._held is not None:
-            if quiet >= (PAUSE_S if self._held == LONG else HOLD_S):
-                return self._close(Recognition(None, self._held, 0.0, round(self.t, 3)))
+            if quiet >= (PAUSE_S if self._held.text == LONG else HOLD_S):
+                return self._release()
             return []
         if quiet >= EARLY_S and self._ahead is None and not self._pause_handled:
             self._ahead = self._run()
@@ -231,7 +250,7 @@ class WhisperRecognizer:
         if self._audio is None:
             return []
         if self._held is not None:
-            return self._close(Recognition(None, self._held, 0.0, round(self.t, 3)))
+            return self._release()
         return self._decide(final=True)
 
     def _run(self) -> tuple[Scoring, float]:
@@ -243,23 +262,32 @@ class WhisperRecognizer:
 
     def _decide(self, final: bool = False) -> list[Recognition]:
         scoring, ready = self._ahead or self._run()
-        verdict = judge(scoring, self.matcher, speech_s=self.vad.loud_s)
+        verdict = judge(scoring, self.matcher, speech_s=self.vad.loud_s + self._carried_s)
         text = scoring.text
         floor = self.min_confidence
         if verdict is not None and verdict.command in URGENT:
             floor = self.urgent_confidence
-        if (verdict is None or verdict.confidence < floor) and not final and (
-                self.matcher.is_prefix(text)):
-            self._held = text  # "start ..." waits for the routine
-            return []
         at = round(max(self.t, ready), 3)
         if verdict is None:
-            return self._close(Recognition(None, text, 0.0, at) if text else None)
-        heard = (Heard(verdict.command, verdict.routine, verdict.confidence, text)
-                 if verdict.confidence >= floor else None)
-        return self._close(Recognition(heard, text, verdict.confidence, at))
+            found = Recognition(None, text, 0.0, at)
+        else:
+            heard = (Heard(verdict.command, verdict.routine, verdict.confidence, text)
+                     if verdict.confidence >= floor else None)
+            found = Recognition(heard, text, verdict.confidence, at)
+        if found.heard is None and not final and self.matcher.is_prefix(text):
+            self._held = found  # "start ..." waits for the routine
+            return []
+        return self._close(found if text else None)
+
+    def _release(self) -> list[Recognition]:
+        """Nothing followed what waited: it is decided as it was."""
+        assert self._held is not None
+        return self._close(replace(self._held, decided_at_s=round(self.t, 3)))
 
     def _close(self, recognition: Recognition | None) -> list[Recognition]:
+        assert self._audio is not None
+        self._last = (self._audio, self.vad.loud_s + self._carried_s, self.t - self.vad.quiet_s)
         self._audio, self._ahead, self._held, self._pause_handled = None, None, None, False
+        self._carried_s = 0.0
         self.vad.end()
         return [recognition] if recognition is not None else []

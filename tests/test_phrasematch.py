@@ -105,3 +105,25 @@ def test_numbers_are_words_and_the_start_of_a_phrase_waits(matcher: PhraseMatche
     assert matcher.is_prefix("What can I")
     assert not matcher.is_prefix("I'll stop by")
     assert not matcher.is_prefix("Hallway")
+
+
+@pytest.mark.parametrize(("text", "phrase", "low", "high"), [
+    ("Start go down. Start go down", "start cool down", 0.8, 0.9),
+    ("Begin kill town.", "begin cool down", 0.65, 0.75),
+    ("Start sleep vehicle. Start sleep vehicle", "start elliptical", 0.6, 0.65),
+    ("Stop down. Stop down. Stop", "stop now", 0.75, 0.85),
+    ("Start hallway.", "start hallway", 1.0, 1.0),
+    ("Cailed.", "help", 0.0, 0.3),
+    # text that goes on past the phrase is not like it, however it begins
+    ("What did you say to the pl", "what did you say", 0.0, 0.0),
+    ("", "stop", 0.0, 0.0),
+])
+def test_resemblance_is_how_much_a_text_looks_like_a_phrase(matcher: PhraseMatcher, text: str,
+                                                            phrase: str, low: float,
+                                                            high: float) -> None:
+    assert low <= matcher.resemblance(text, phrase, truncated=True) <= high
+
+
+def test_a_text_missing_a_word_of_the_phrase_is_not_like_it(matcher: PhraseMatcher) -> None:
+    assert matcher.resemblance("Backward walk.", "start backward walk") == 0.0
+    assert matcher.resemblance("Begin begin the hill.", "begin hill") == 1.0

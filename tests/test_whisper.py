@@ -54,6 +54,23 @@ def test_speech_is_found_over_noise_and_ends_in_it() -> None:
     assert vad.quiet_s >= 1.0, "and is over once it stops"
 
 
+def test_speech_ends_amid_other_voices_that_dip_to_silence() -> None:
+    # a television: talk at a steady level, but with gaps of near silence between words
+    rng = np.random.default_rng(3)
+    words = np.repeat(rng.random(80) < 0.7, int(0.1 * RATE)).astype(np.float64)
+    background = rng.normal(0, 1, words.size) * (400 * words + 10)
+    t = np.arange(int(0.6 * RATE)) / RATE
+    voiced = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)) * 8000
+    signal = background.copy()
+    signal[4 * RATE:4 * RATE + voiced.size] += voiced
+    vad = VoiceActivity()
+    states = feed(vad, signal.astype(np.int16))
+    assert not any(states[:78]), "the talk alone is not taken for speech to hear"
+    first = states.index(True)
+    assert 4.0 <= first * 0.05 <= 4.2, "the voice over it is"
+    assert vad.quiet_s >= 3.0, "and is over once it stops, though the talk goes on"
+
+
 # --- the model: checksum and where it comes from --------------------------------------------
 
 
@@ -169,6 +186,30 @@ def test_talk_and_its_own_lines_are_not_commands(recognizer: WhisperRecognizer,
                                                  text: str) -> None:
     result = recognize_samples(recognizer, spoken(text))
     assert not any(u.heard is not None for u in result.utterances), result.utterances
+
+
+@pytest.mark.parametrize("text", ["Sorry, was that start hallway?",
+                                  "During a walk you can say pause, slower, faster or repeat."])
+def test_words_after_a_comma_are_not_a_command_of_their_own(recognizer: WhisperRecognizer,
+                                                            text: str) -> None:
+    result = recognize_samples(recognizer, spoken(text))
+    assert not any(acts(u) for u in result.utterances), result.utterances
+
+
+def test_a_command_after_talk_and_a_silence_is_heard(recognizer: WhisperRecognizer) -> None:
+    def trimmed(audio: np.ndarray) -> np.ndarray:  # the speech, without the silence around it
+        sound = np.flatnonzero(np.abs(audio) > 100)
+        return audio[sound[0]:sound[-1] + 1]
+
+    talk, command = spoken("I'll leave it there."), trimmed(spoken("faster"))
+    talk = np.concatenate([np.zeros(int(0.4 * RATE), np.int16), trimmed(talk)])
+    after = {}
+    for gap_s in (0.3, 1.0):
+        audio = np.concatenate([talk, np.zeros(int(gap_s * RATE), np.int16), command])
+        result = recognize_samples(recognizer, audio)
+        after[gap_s] = [u.command for u in result.utterances if u.heard is not None]
+    assert after[1.0] == ["faster"], "a command said after a silence is heard"
+    assert after[0.3] == [], "speech that goes on after a short pause is heard with the talk"
 
 
 def test_silence_and_noise_are_nothing(recognizer: WhisperRecognizer) -> None:

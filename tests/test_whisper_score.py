@@ -63,9 +63,11 @@ def test_a_phrase_the_text_leaves_gives_a_bound_to_complete_later() -> None:
 
 
 def scoring(text: str, ranked: list[tuple[str, float, float]], *, avg_logprob: float = -0.2,
-            no_speech: float = 0.01) -> whisper_score.Scoring:
+            no_speech: float = 0.01, plain_regret: float | None = None
+            ) -> whisper_score.Scoring:
     return whisper_score.Scoring(text, False, avg_logprob, no_speech,
-                           tuple(whisper_score.PhraseScore(*r) for r in ranked), 0.1)
+                                 tuple(whisper_score.PhraseScore(*r) for r in ranked), 0.1,
+                                 plain_regret)
 
 
 def test_a_clear_best_phrase_is_a_sure_command(matcher: PhraseMatcher) -> None:
@@ -96,18 +98,44 @@ def test_regret_and_silence_lower_the_confidence(matcher: PhraseMatcher) -> None
                                    matcher)
     hiss = whisper_score.judge(scoring("Help.", [("help", -0.5, 0.0)], no_speech=0.8), matcher)
     assert sure is not None and strained is not None and hiss is not None
-    assert sure.confidence > 0.9 > 0.3 > strained.confidence
+    assert sure.confidence > 0.9 > 0.6 > strained.confidence
     assert hiss.confidence == pytest.approx(sure.confidence * 0.2, abs=0.01)
 
 
 def test_a_phrase_only_the_scores_find_is_asked_about_not_acted_on(
         matcher: PhraseMatcher) -> None:
-    # "start backward walk", misheard; and "Keep moving." heard in babble: the same evidence
-    for text, phrase in (("Start back with walk.", "start backward walk"),
-                         ("Keep moving.", "keep going")):
+    # "help" and "resume", misheard as words that do not look like them
+    for text, phrase in (("Cailed.", "help"), ("Let's move.", "resume")):
         verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
         assert verdict is not None and verdict.how == "scored"
         assert 0.35 <= verdict.confidence < 0.6
+
+
+def test_a_phrase_the_text_looks_like_is_acted_on(matcher: PhraseMatcher) -> None:
+    for text, phrase in (("Start go down. Start go down.", "start cool down"),
+                         ("Begin kill town.", "begin cool down"),
+                         ("Stop down. Stop down.", "stop now")):
+        verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
+        assert verdict is not None and verdict.confidence >= 0.6, (text, verdict)
+    # but an answer to a safety question must be what the text says
+    verdict = whisper_score.judge(scoring("Know.", [("no", -1.0, 0.2)]), matcher)
+    assert verdict is not None and verdict.command is Command.NO and verdict.confidence < 0.6
+    # and stop or pause must look much like it: "Stopping." is not "stop now"
+    verdict = whisper_score.judge(scoring("Stopping.", [("stop now", -1.0, 0.2)]), matcher)
+    assert verdict is not None and verdict.confidence < 0.6
+
+
+def test_a_phrase_heard_only_when_primed_is_a_guess(matcher: PhraseMatcher) -> None:
+    # "He walks" heard as "Begin walk." only because the decoder was primed with the phrases
+    ranked = [("begin walk", -0.5, 0.0)]
+    sure = whisper_score.judge(scoring("Begin walk.", ranked, plain_regret=0.8), matcher)
+    primed = whisper_score.judge(scoring("Begin walk.", ranked, plain_regret=16.0), matcher)
+    assert sure is not None and sure.confidence > 0.9
+    assert primed is not None and primed.command is Command.START
+    assert primed.confidence == whisper_score.SCORED_ONLY, "asked about, not acted on"
+    stop = whisper_score.judge(scoring("Stop.", [("stop", -0.5, 0.0)], plain_regret=12.0),
+                               matcher)
+    assert stop is not None and stop.confidence < 0.6
 
 
 def test_a_command_read_in_the_text_counts_when_no_phrase_scores(matcher: PhraseMatcher) -> None:
