@@ -5,9 +5,11 @@ tiny.en, MIT) and is checked against a SHA-256 before use.
 
 How an utterance is heard:
 
-* :class:`~coach.listen.VoiceActivity` finds speech by its loudness in the speech band (250-3500 Hz)
-  against a noise floor taken as the quietest of the last few seconds, so white noise and a
-  steady background do not count as speech; an utterance pauses after ``PAUSE_S`` of quiet.
+* :class:`~coach.listen.VoiceActivity` finds speech by its loudness in the speech band
+  (250-3500 Hz) against the background of the last few seconds, so white noise, a steady
+  background and other voices at their usual level do not count as speech; an utterance
+  pauses after ``PAUSE_S`` of quiet. Speech that starts again within ``JOIN_S`` goes on
+  from it (a sentence's next clause is no command of its own).
 * Once speech has been quiet for ``EARLY_S`` the utterance so far is scored, ahead of the
   end of speech (``PAUSE_S`` of quiet), so the result is (nearly) ready when the end is
   confirmed; if speech goes on, that result is dropped. The encoder sees only the utterance
@@ -18,11 +20,10 @@ How an utterance is heard:
   often than it prefers another phrase.
 * :func:`~coach.whisper_score.judge` turns the scores into a command and a confidence,
   together with :class:`~coach.phrasematch.PhraseMatcher`, which reads the free text as a
-  phrase: the whole utterance must be one phrase, after fillers at its ends ("okay",
-  "please", "coach") and plain repetition ("stop stop") are taken off; one misheard letter
-  in one word of a longer phrase is forgiven, never in stop, pause, yes or no. A beginning
-  of a phrase ("start", "how") waits for the rest; anything else ends the utterance as not
-  a command.
+  phrase (after fillers at its ends and plain repetition are taken off) or sees how much it
+  looks like the phrase the scores found ("Start go down" for "start cool down").
+* A beginning of a phrase ("start", "how") waits ``HOLD_S`` for the rest, an answer (yes,
+  no) ``ANSWER_HOLD_S`` for the end of the sentence; anything else is decided at once.
 
 Time is honest: ``decided_at_s`` is the stream time at which the decision could be known on a
 live stream, with the recogniser running in step with the audio. Each scoring starts at the
@@ -50,7 +51,7 @@ from .listen import RATE, Recognition, VoiceActivity
 from .paths import sha256_file
 from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
-from .whisper_score import URGENT, PhraseScorer, Scoring, judge
+from .whisper_score import ANSWERS, URGENT, PhraseScorer, Scoring, judge
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -157,6 +158,10 @@ EARLY_S = 0.05
 (nearly) ready when the pause is confirmed."""
 HOLD_S = 0.8
 """How long the start of a phrase ("start", "how") waits for the rest."""
+ANSWER_HOLD_S = 0.6
+"""How long an answer (yes, no) waits to be sure the sentence is over: everyday talk starts
+with them ("No, the post hasn't come yet", "Yes please, two sugars"), and an answer to the
+coach's question is not in a hurry as stop is."""
 PREROLL_S = 0.25
 """Audio kept from before speech was detected (its onset is quieter than the detector)."""
 MAX_SPEECH_S = 5.0
@@ -235,7 +240,7 @@ class WhisperRecognizer:
                 self._held = None
             return []
         if self._held is not None:
-            if quiet >= (PAUSE_S if self._held.text == LONG else HOLD_S):
+            if quiet >= self._hold_s(self._held):
                 return self._release()
             return []
         if quiet >= EARLY_S and self._ahead is None and not self._pause_handled:
@@ -274,15 +279,24 @@ class WhisperRecognizer:
             heard = (Heard(verdict.command, verdict.routine, verdict.confidence, text)
                      if verdict.confidence >= floor else None)
             found = Recognition(heard, text, verdict.confidence, at)
-        if found.heard is None and not final and self.matcher.is_prefix(text):
-            self._held = found  # "start ..." waits for the routine
-            return []
+        if not final and ((found.heard is None and self.matcher.is_prefix(text)) or (
+                found.heard is not None and found.heard.command in ANSWERS)):
+            self._held = found  # "start ..." waits for the routine, "no ..." for the rest
+            return self._release() if self.vad.quiet_s >= self._hold_s(found) else []
         return self._close(found if text else None)
+
+    @staticmethod
+    def _hold_s(held: Recognition) -> float:
+        """How long quiet must last before what waits is decided."""
+        if held.text == LONG:
+            return PAUSE_S
+        return ANSWER_HOLD_S if held.heard is not None else HOLD_S
 
     def _release(self) -> list[Recognition]:
         """Nothing followed what waited: it is decided as it was."""
         assert self._held is not None
-        return self._close(replace(self._held, decided_at_s=round(self.t, 3)))
+        return self._close(replace(self._held, decided_at_s=round(
+            max(self.t, self._held.decided_at_s), 3)))
 
     def _close(self, recognition: Recognition | None) -> list[Recognition]:
         assert self._audio is not None

@@ -15,7 +15,7 @@ from coach.bench_listen import acts
 from coach.listen import RATE
 from coach.speak import TTS_RATE, Renderer, TtsUnavailable, VoiceSettings
 
-__all__ = ["acts", "require", "spoken"]
+__all__ = ["acts", "require", "spoken", "trimmed"]
 
 
 def require(*modules: tuple[str, str]) -> None:
@@ -38,3 +38,9 @@ def spoken(text: str, voice: str = "en-us", rate: int = 165) -> np.ndarray:
         require(("no such module", str(err)))  # skips (fails under CI) with the reason
         raise
     return np.concatenate([np.zeros(int(0.4 * RATE), np.int16), resample(audio, TTS_RATE, RATE)])
+
+
+def trimmed(audio: np.ndarray) -> np.ndarray:
+    """The speech without the silence around it."""
+    sound = np.flatnonzero(np.abs(audio) > 100)
+    return audio[sound[0]:sound[-1] + 1]

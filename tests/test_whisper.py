@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hearing import acts, require, spoken
+from hearing import acts, require, spoken, trimmed
 
 from coach import whisper
 from coach.listen import RATE, VoiceActivity, chunks, recognize_samples
@@ -166,11 +166,20 @@ def test_words_after_a_comma_are_not_a_command_of_their_own(recognizer: WhisperR
     assert not any(acts(u) for u in result.utterances), result.utterances
 
 
-def test_a_command_after_talk_and_a_silence_is_heard(recognizer: WhisperRecognizer) -> None:
-    def trimmed(audio: np.ndarray) -> np.ndarray:  # the speech, without the silence around it
-        sound = np.flatnonzero(np.abs(audio) > 100)
-        return audio[sound[0]:sound[-1] + 1]
+@pytest.mark.parametrize(("answer", "rest"), [("No.", "the post hasn't come yet."),
+                                              ("Yes please.", "two sugars in mine.")])
+def test_a_sentence_that_starts_with_an_answer_is_not_one(recognizer: WhisperRecognizer,
+                                                          answer: str, rest: str) -> None:
+    # the answer, then the rest of the sentence after a pause as long as a comma's
+    pause = np.zeros(int(0.3 * RATE), np.int16)
+    alone = spoken(answer)
+    result = recognize_samples(recognizer, np.concatenate([trimmed(alone), pause,
+                                                           trimmed(spoken(rest))]))
+    assert not any(acts(u) for u in result.utterances), result.utterances
+    assert acts(recognize_samples(recognizer, alone).recognition), "said alone, it is one"
 
+
+def test_a_command_after_talk_and_a_silence_is_heard(recognizer: WhisperRecognizer) -> None:
     talk, command = spoken("I'll leave it there."), trimmed(spoken("faster"))
     talk = np.concatenate([np.zeros(int(0.4 * RATE), np.int16), trimmed(talk)])
     after = {}
