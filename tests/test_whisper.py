@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from hearing import acts, require, spoken, trimmed
 
 from coach import whisper
+from coach.corpus import own_lines
 from coach.listen import RATE, VoiceActivity, chunks, recognize_samples
 from coach.voicepack import VoicePack
 from coach.whisper import ModelChecksumError, WhisperRecognizer, WhisperUnavailable
@@ -189,6 +191,16 @@ def test_a_command_after_talk_and_a_silence_is_heard(recognizer: WhisperRecogniz
         after[gap_s] = [u.command for u in result.utterances if u.heard is not None]
     assert after[1.0] == ["faster"], "a command said after a silence is heard"
     assert after[0.3] == [], "speech that goes on after a short pause is heard with the talk"
+
+
+LINES = list(dict.fromkeys(own_lines(VoicePack.load(ROOT / "voices" / "en"))))
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_no_line_of_the_coach_is_taken_for_a_command(recognizer: WhisperRecognizer,
+                                                     line: str) -> None:
+    result = recognize_samples(recognizer, spoken(line))
+    assert not any(acts(u) for u in result.utterances), result.utterances
 
 
 def test_silence_and_noise_are_nothing(recognizer: WhisperRecognizer) -> None:
