@@ -214,7 +214,7 @@ class VoiceActivity:
     peak (not in quiet: a sentence's weak sounds would end it).
     """
 
-    def __init__(self, *, on: float = 3.0, off: float = 2.0, min_speech_s: float = 0.1,
+    def __init__(self, *, on: float = 2.5, off: float = 2.0, min_speech_s: float = 0.1,
                  window_s: float = 3.0, band: tuple[float, float] = (250.0, 3500.0),
                  min_level: float = 30.0, drop_db: float = 12.0, noisy: float = 60.0,
                  percentile: float = 30.0) -> None:

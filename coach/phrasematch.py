@@ -8,6 +8,7 @@ phrase is forgiven, never in stop, pause, yes or no.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from .events import Command
@@ -153,17 +154,23 @@ class PhraseMatcher:
 
     def resemblance(self, text: str, phrase: str, *, truncated: bool = False) -> float:
         """How much the text looks like the phrase, 0..1, letter by letter (spaces and
-        punctuation aside), after repetition, articles and a stammered word ("Begin begin
-        the hill") are taken off: "Start sleep vehicle" is 0.62 like "start elliptical",
-        "Start go down" 0.83 like "start cool down". Text much longer or shorter, or of more
-        than one word more, counts for nothing: "What did you say to the pl" is not like
-        "what did you say", nor "Backward walk" like "start backward walk"."""
-        words = collapse(self.words(text), truncated)
-        words = [w for i, w in enumerate(words)
-                 if w not in ARTICLES and (i == 0 or w != words[i - 1])]
-        heard, said = "".join(words), phrase.replace(" ", "")
-        if (not heard or len(words) > len(phrase.split()) + 1
-                or not len(said) / LONGER - 1 <= len(heard) <= len(said) * LONGER + 1):
+        punctuation aside), after repetition ("Begin hill walk. Begin. Begin" too) and a
+        stammered word ("Begin begin the hill") are taken off, and then articles: "Start
+        sleep vehicle" is 0.62 like "start elliptical", "Start go down" 0.83 like "start cool
+        down". Text of more than one word more, or much longer or shorter, counts for
+        nothing: "What did you say to the pl" is not like "what did you say", nor "Backward
+        walk" like "start backward walk"."""
+        sentences = [w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w]
+        if len(sentences) > 1 and all(x == sentences[0][:len(x)] for x in sentences[1:]):
+            words = sentences[0]
+        else:
+            words = collapse(self.words(text), truncated)
+        words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+        if len(words) > len(phrase.split()) + 1:
+            return 0.0
+        heard = "".join(w for w in words if w not in ARTICLES)
+        said = phrase.replace(" ", "")
+        if not heard or not len(said) / LONGER - 1 <= len(heard) <= len(said) * LONGER + 1:
             return 0.0
         return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio()
 

@@ -116,6 +116,8 @@ def test_numbers_are_words_and_the_start_of_a_phrase_waits(matcher: PhraseMatche
     ("Cailed.", "help", 0.0, 0.3),
     # text that goes on past the phrase is not like it, however it begins
     ("What did you say to the pl", "what did you say", 0.0, 0.0),
+    ("What did you say? To the", "what did you say", 0.0, 0.0),
+    ("Begin hill walk. Begin. Begin", "begin hill walk", 1.0, 1.0),
     ("", "stop", 0.0, 0.0),
 ])
 def test_resemblance_is_how_much_a_text_looks_like_a_phrase(matcher: PhraseMatcher, text: str,
