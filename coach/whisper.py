@@ -181,8 +181,12 @@ class WhisperRecognizer:
     engine = "whisper"
 
     def __init__(self, pack: VoicePack, *, model_path: Path | None = None,
-                 min_confidence: float = 0.35, urgent_confidence: float = 0.6,
+                 min_confidence: float = 0.5, urgent_confidence: float = 0.6,
                  threads: int = 2, model: Any = None) -> None:
+        """``min_confidence``: below it an utterance is no command at all (from it up, a
+        guess the dialogue may ask about); at 0.35 the coach would ask about one in five
+        everyday sentences on the dev corpus, at 0.5 one in ten, and about as many of the
+        commands it does not act on at once (7.4 % against 9.3 %)."""
         self.matcher = PhraseMatcher(pack)
         self.min_confidence = min_confidence
         self.urgent_confidence = urgent_confidence

@@ -263,7 +263,7 @@ reads as the phrase, never from a look-alike."""
 SCORED_ONLY = 0.55
 """The most confidence a phrase other than stop and pause gets from its score alone, when
 the text neither reads as it nor looks like it (yes and no: when it does not read as it):
-enough for the dialogue to ask "Did you say ...?" (0.35), not to act (0.6). In noise, and in
+enough for the dialogue to ask "Did you say ...?" (from 0.5), not to act (0.6). In noise, and in
 other people's talk, tiny.en finds a phrase that explains a stretch of sound about as often
 as the phrase was said ("Keep moving." in babble was "keep going")."""
 
