@@ -114,7 +114,8 @@ def test_a_phrase_only_the_scores_find_is_asked_about_not_acted_on(
 def test_a_phrase_the_text_looks_like_is_acted_on(matcher: PhraseMatcher) -> None:
     for text, phrase in (("Start go down. Start go down.", "start cool down"),
                          ("Begin kill town.", "begin cool down"),
-                         ("Stop down. Stop down.", "stop now")):
+                         ("Stop down. Stop down.", "stop now"),
+                         ("Stop down. Stop down.", "stop there")):  # looks like "stop now"
         verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
         assert verdict is not None and verdict.confidence >= 0.6, (text, verdict)
     # but an answer to a safety question must be what the text says
