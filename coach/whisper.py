@@ -208,7 +208,7 @@ class WhisperRecognizer:
         self._pause_handled = False
         self._held: Recognition | None = None
         """An utterance that waits, as it would be decided if nothing follows: the start of a
-        phrase ("start", "how"), or long speech."""
+        phrase ("start", "how"), an answer (yes, no), or long speech."""
         self._last: tuple[list[np.ndarray], float, float] | None = None
         """The utterance last decided, while speech may still go on from it: its audio and
         everything since, its loud seconds, and the stream time its speech ended."""
