@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from .corpus import Clip
-from .dialogue import ACT_AT_ONCE
 from .listen import (
     RATE,
     TRAILING_SILENCE_S,
@@ -20,6 +19,7 @@ from .listen import (
     read_audio,
     recognize_samples,
 )
+from .transitions import ACT_AT_ONCE
 
 ACT = 0.6
 """Confidence at which the dialogue acts without asking (``dialogue.confirm_below``)."""

@@ -6,8 +6,8 @@ set in silence (0.4 s before, 1.0 s after) and mixed with white or babble noise 
 ``manifest.jsonl`` holds a header line with the build parameters, then one clip a line. A
 clip's id hashes everything that shapes its sound, so a rebuild makes only what is missing.
 
-Speech is rendered, each (voice, rate) in a fresh process, and mixed by
-:mod:`coach.corpus_render`.
+What is said comes from :mod:`coach.corpus_texts`; speech is rendered, each (voice, rate) in
+a fresh process, and mixed by :mod:`coach.corpus_render`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import importlib.metadata
 import json
 import logging
 import os
-import random
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -27,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from .corpus_render import level_speech, mix, render_all
+from .corpus_texts import command_phrases, own_lines, read_everyday
 from .errors import CorpusError
-from .events import Cue, Heard
 from .listen import RATE
 from .speak import (
     Renderer,
@@ -40,7 +39,7 @@ from .speak import (
     probe_tts,
     write_wav,
 )
-from .voicepack import CUES, VoicePack, normalize, placeholders
+from .voicepack import VoicePack, normalize
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -111,77 +110,6 @@ class Clip:
         return cls(**{**data, "path": Path(data["path"]), **{
             k: float(data[k]) for k in ("snr_db", "speech_start_s", "speech_end_s")
             if data[k] is not None}})
-
-
-# --- what is said -------------------------------------------------------------------------
-
-
-def command_phrases(pack: VoicePack) -> list[tuple[str, str]]:
-    """Every phrase the coach listens for, with its canonical command."""
-    return [(phrase, Heard(command, routine).canonical)
-            for phrase, (command, routine) in pack.phrases().items()]
-
-
-def own_lines(pack: VoicePack, seed: int = 0) -> list[str]:
-    """Every line template the coach says, filled with plausible values; counts one to twenty."""
-    rng = random.Random(seed)
-    lines: list[str] = []
-    for key, variants in pack.cues.items():
-        cue = CUES[key][0] if key in CUES else Cue.ANSWER
-        for template in variants:
-            values = ([{"n": pack.number(n)} for n in range(1, 21)] if key == "count"
-                      else [_sample_values(pack, key, template, rng)])
-            lines += [pack.render(template, key, cue, **v).text for v in values]
-    for name, words in pack.routines.items():
-        lines += [pack.render(template, f"intro_{name}", Cue.PROMPT,
-                              **_sample_values(pack, name, template, rng)).text
-                  for template in words.intro]
-    return list(dict.fromkeys(lines))
-
-
-def _sample_values(pack: VoicePack, key: str, template: str, rng: random.Random
-                   ) -> dict[str, object]:
-    timed = key in ("walk", "cooldown", "elliptical", "time_count", "time_so_far")
-
-    def length() -> str:  # any other placeholder names a length (``{today}``, ``{last}``)
-        return (pack.duration(rng.choice((90, 120, 300))) if timed
-                else pack.steps(rng.choice((4, 6, 10, 16))))
-    makers: dict[str, Callable[[], object]] = {
-        "n": lambda: pack.number(rng.randint(1, 20)),
-        "steps": lambda: pack.steps(rng.choice((1, 4, 6, 10, 12, 24))),
-        "time": lambda: pack.duration(rng.choice((30, 45, 60, 90, 150, 240))),
-        "left": lambda: (pack.duration(rng.choice((15, 30, 60, 180))) if timed
-                         else pack.steps(rng.randint(1, 10))),
-        "cadence": lambda: {"slowest": 30, "fastest": 90}.get(key, rng.choice((45, 55, 65, 75))),
-        "routine": lambda: rng.choice([w.name for w in pack.routines.values()]),
-        "command": lambda: rng.choice(("start car", "start hallway", "faster", "repeat")),
-    }
-    return {name: makers.get(name, length)()
-            for name in sorted(placeholders(template))}
-
-
-def read_everyday(path: Path, pack: VoicePack) -> list[str]:
-    """The ordinary sentences in ``path`` (one a line, ``#`` comments); none may be a command."""
-    try:
-        raw = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise CorpusError(path, "no such file; write ordinary sentences there, one a line, or "
-                          "pass everyday=PATH") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise CorpusError(path, f"cannot read it as UTF-8 text: {err}") from None
-    phrases, seen, lines = pack.phrases(), dict[str, int](), []
-    for number, line in enumerate((r.strip() for r in raw), 1):
-        if not line or line.startswith("#"):
-            continue
-        norm = normalize(line)
-        problem = ("has no words" if not norm else
-                   f"is exactly the command phrase {norm!r}; a near-miss must differ from it"
-                   if norm in phrases else f"repeats line {seen[norm]}" if norm in seen else "")
-        if problem:
-            raise CorpusError(path, f"line {number}: {line!r} {problem}")
-        seen[norm] = number
-        lines.append(line)
-    return lines
 
 
 # --- voices -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 No threads, no audio, no clock reads. :meth:`Engine.handle` takes one event (a command heard,
 a beat, "finished speaking", a timer) and returns the actions the edge must carry out (say a
 line, start/stop/retime the beat, record the walk). Which command does what in which state is
-the table :data:`TRANSITIONS`; every (state, command) pair has a row.
+the table :data:`~coach.transitions.TRANSITIONS`; every (state, command) pair has a row.
 """
 
 from __future__ import annotations
@@ -43,46 +43,13 @@ from .events import (
 )
 from .progression import Plan
 from .routines import TIMED_TICK_S, Mark, Routine, Walk, routines_from_config
+from .transitions import ACT_AT_ONCE, TRANSITIONS
 from .voicepack import VoicePack
 
 _LOGGER = logging.getLogger(__name__)
 
 S, C = State, Command
-_ALL = tuple(State)
 _ACTIVE = (S.BRIEFING, S.WALKING, S.PAUSED)
-
-
-def _rows(command: Command, **by_state: str) -> dict[tuple[State, Command], str]:
-    """Rows for one command: state name -> handler name; ``other`` covers the rest."""
-    other = by_state.pop("other", None)
-    rows = {}
-    for state in _ALL:
-        handler = by_state.get(state.value, other)
-        assert handler is not None, (state, command)
-        rows[(state, command)] = handler
-    return rows
-
-
-TRANSITIONS: dict[tuple[State, Command], str] = {
-    **_rows(C.START, idle="begin", finished="begin", briefing="busy", walking="busy",
-            paused="busy_paused", confirming="answer_first"),
-    **_rows(C.STOP, other="stop"),
-    **_rows(C.PAUSE, idle="nothing_to_pause", finished="nothing_to_pause", briefing="pause",
-            walking="pause", paused="busy_paused", confirming="pause_question"),
-    **_rows(C.RESUME, paused="resume", idle="nothing_to_resume", finished="nothing_to_resume",
-            briefing="already_walking", walking="already_walking", confirming="answer_first"),
-    **_rows(C.SLOWER, confirming="answer_first", other="slower"),
-    **_rows(C.FASTER, confirming="answer_first", other="faster"),
-    **_rows(C.REPEAT, other="repeat"),
-    **_rows(C.HOW_MANY, confirming="answer_first", other="how_many"),
-    **_rows(C.HELP, other="help"),
-    **_rows(C.YES, confirming="yes", other="no_question"),
-    **_rows(C.NO, confirming="no", other="no_question"),
-}
-"""(state, command) -> handler. Every pair is here; the handler decides the next state."""
-
-ACT_AT_ONCE = frozenset({C.STOP, C.PAUSE})
-"""Commands never confirmed, however unsure the recogniser is."""
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from .dialogue import ACT_AT_ONCE
 from .errors import CoachError
 from .events import Heard
 from .intents import Intents
 from .listen import RATE, Endpointer, Recognition
+from .transitions import ACT_AT_ONCE
 from .voicepack import VoicePack, normalize
 
 _LOGGER = logging.getLogger(__name__)

@@ -84,14 +84,15 @@ UNITS: dict[str, frozenset[str]] = {
 """How lengths are worded: ``{n} steps``, ``{minutes} and {seconds}``."""
 
 MIN_NUMBERS = 21
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-_MENTION = "say:"
-_BREAK = "\x00"
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+"""A placeholder in a line: ``{n}``, ``{routine}``, or a mention ``{say:stop}``."""
+MENTION = "say:"
+"""How a mention (a command named on purpose) starts inside its placeholder."""
 
 
 def placeholders(template: str) -> set[str]:
     """The value placeholders of a template (mentions such as ``{say:stop}`` left out)."""
-    return {n for n in _PLACEHOLDER.findall(template) if not n.startswith(_MENTION)}
+    return {n for n in PLACEHOLDER.findall(template) if not n.startswith(MENTION)}
 
 
 def normalize(text: str) -> str:
@@ -149,7 +150,9 @@ class VoicePack:
         except tomllib.TOMLDecodeError as err:
             raise VoicePackError(path, "(syntax)", f"not valid TOML: {err}") from None
         pack = _parse(path, data)
-        _check(pack)
+        from .voicepack_check import check  # it reads this module's tables
+
+        check(pack)
         return pack
 
     # --- listening -----------------------------------------------------------------------
@@ -192,13 +195,13 @@ class VoicePack:
 
         def fill(match: re.Match[str]) -> str:
             name = match.group(1)
-            if name.startswith(_MENTION) or name == "command":
-                canonical = name[len(_MENTION):] if name != "command" else str(values[name])
+            if name.startswith(MENTION) or name == "command":
+                canonical = name[len(MENTION):] if name != "command" else str(values[name])
                 mentions.append(canonical)
                 return self.mention(canonical)
             return str(values[name])
 
-        text = _PLACEHOLDER.sub(fill, template).strip()
+        text = PLACEHOLDER.sub(fill, template).strip()
         text = text[:1].upper() + text[1:]
         extras = {k: v for k, v in values.items() if k in ("n", "step", "side", "unit")}
         return Line(text=text, cue=cue, key=key, mentions=tuple(mentions), **extras)
@@ -300,113 +303,6 @@ def _parse(path: Path, data: dict[str, Any]) -> VoicePack:
                                       _strings(path, f"{key}.intro", value["intro"]))
     return VoicePack(path, meta["language"], meta["name"], meta["voice"], numbers, units, cues,
                      commands, routines)
-
-
-def _check(pack: VoicePack) -> None:
-    path = pack.path
-    for group, have, want in (("cues", pack.cues, CUES), ("units", pack.units, UNITS),
-                              ("routines", pack.routines, ROUTINE_NAMES),
-                              ("commands", pack.commands, list(Command))):
-        missing = [str(getattr(k, "value", k)) for k in want if k not in have]
-        if missing:
-            raise VoicePackError(path, f"{group}.{missing[0]}",
-                                 f"missing; {group} must have: {', '.join(missing)}")
-    for group, have_keys, known in (("cues", pack.cues, CUES), ("units", pack.units, UNITS)):
-        for key in have_keys:
-            if key not in known:
-                raise VoicePackError(path, f"{group}.{key}", f"unknown {group[:-1]}; expected "
-                                     f"one of: {', '.join(known)}")
-    for command, phrases in pack.commands.items():
-        for phrase in phrases:
-            if command is not Command.START and _PLACEHOLDER.search(phrase):
-                raise VoicePackError(path, f"commands.{command.value}",
-                                     f"{phrase!r}: only start phrases take a placeholder "
-                                     "({routine})")
-    for template in pack.commands[Command.START]:
-        if template.count("{routine}") != 1 or _PLACEHOLDER.sub("", template) != template.replace(
-                "{routine}", ""):
-            raise VoicePackError(path, "commands.start",
-                                 f"{template!r} must hold {{routine}} once and no other "
-                                 "placeholder")
-    for key, text in pack.templates():
-        _check_placeholders(pack, key, text)
-    _check_duplicates(pack)
-    _check_self_hearing(pack)
-
-
-def _allowed(key: str) -> frozenset[str]:
-    group, _, rest = key.partition(".")
-    if group == "cues":
-        return CUES[rest.split("[")[0]][1]
-    if group == "units":
-        return UNITS[rest]
-    if group == "routines":
-        return INTRO_PLACEHOLDERS
-    return _P()
-
-
-def _check_placeholders(pack: VoicePack, key: str, text: str) -> None:
-    allowed = _allowed(key)
-    for name in _PLACEHOLDER.findall(text):
-        if name.startswith(_MENTION):
-            try:
-                pack.mention(name[len(_MENTION):])
-            except KeyError:
-                raise VoicePackError(pack.path, key, f"{{{name}}} names no command; a mention is "
-                                     "{say:COMMAND} with a command such as stop or start hallway"
-                                     ) from None
-        elif name not in allowed:
-            names = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none"
-            raise VoicePackError(pack.path, key, f"unknown placeholder {{{name}}}; allowed here: "
-                                 f"{names} and mentions {{say:COMMAND}}")
-
-
-def _check_duplicates(pack: VoicePack) -> None:
-    seen: dict[str, str] = {}
-    for command, phrases in pack.commands.items():
-        for template in phrases:
-            if command is Command.START:
-                expanded = [(template.replace("{routine}", w), f"commands.start + routines.{r}")
-                            for r, words in pack.routines.items() for w in words.phrases]
-            else:
-                expanded = [(template, f"commands.{command.value}")]
-            for phrase, where in expanded:
-                norm = normalize(phrase)
-                if not norm:
-                    raise VoicePackError(pack.path, where, f"phrase {phrase!r} has no words")
-                if norm in seen:
-                    raise VoicePackError(pack.path, where, f"duplicate phrase {phrase!r}, "
-                                         f"also listened for in {seen[norm]}")
-                seen[norm] = where
-
-
-def _check_self_hearing(pack: VoicePack) -> None:
-    """No line may contain a phrase the coach listens for, or it would obey its own voice."""
-    phrases = pack.phrases()
-    samples = {"routine": [w.name for w in pack.routines.values()], "n": list(pack.numbers)}
-    for key, text in pack.templates():
-        for variant in _expansions(text, samples):
-            for part in variant.split(_BREAK):
-                words = f" {normalize(part)} "
-                for phrase in phrases:
-                    if f" {phrase} " in words:
-                        raise VoicePackError(
-                            pack.path, key,
-                            f"line {text!r} contains {phrase!r}, a phrase the coach listens for "
-                            f"({phrases[phrase][0].value}): it would obey its own voice. Reword "
-                            f"it, or name the command on purpose as {{say:...}}")
-
-
-def _expansions(text: str, samples: dict[str, list[str]]) -> Iterator[str]:
-    """The template with each placeholder in turn filled by every sample value."""
-    def blank(_: re.Match[str]) -> str:
-        return _BREAK
-    base = _PLACEHOLDER.sub(blank, text)
-    yield base
-    for name, values in samples.items():
-        if "{" + name + "}" in text:
-            for value in values:
-                yield _PLACEHOLDER.sub(blank, text.replace("{" + name + "}", value))
 
 
 def pack_dirs() -> list[Path]:

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .dialogue import ACT_AT_ONCE
 from .events import Command
 from .listen import RATE
 from .phrasematch import PhraseMatcher
+from .transitions import ACT_AT_ONCE
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -20,13 +20,11 @@ from coach.corpus import (
     Clip,
     CorpusError,
     build_corpus,
-    command_phrases,
     default_corpus_dir,
     default_voices,
     load_corpus,
-    own_lines,
-    read_everyday,
 )
+from coach.corpus_texts import command_phrases, own_lines, read_everyday
 from coach.events import Heard
 from coach.speak import TtsUnavailable, pick_voice, probe_tts, read_wav
 from coach.voicepack import VoicePack, normalize

@@ -6,7 +6,7 @@ import pytest
 from conftest import Driver, keys, said
 
 from coach.config import Config
-from coach.dialogue import TRANSITIONS, Engine
+from coach.dialogue import Engine
 from coach.events import (
     QUESTION_TIMER,
     Beat,
@@ -26,6 +26,7 @@ from coach.events import (
     WalkEnded,
 )
 from coach.progression import Plan, PlanReason
+from coach.transitions import TRANSITIONS
 from coach.voicepack import VoicePack
 
 C = Command

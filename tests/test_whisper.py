@@ -12,7 +12,7 @@ from conftest import ROOT
 from hearing import acts, require, spoken, trimmed
 
 from coach import whisper
-from coach.corpus import own_lines
+from coach.corpus_texts import own_lines
 from coach.listen import RATE, VoiceActivity, chunks, recognize_samples
 from coach.voicepack import VoicePack
 from coach.whisper import ModelChecksumError, WhisperRecognizer, WhisperUnavailable
@@ -193,7 +193,7 @@ def test_a_command_after_talk_and_a_silence_is_heard(recognizer: WhisperRecogniz
     assert after[0.3] == [], "speech that goes on after a short pause is heard with the talk"
 
 
-LINES = list(dict.fromkeys(own_lines(VoicePack.load(ROOT / "voices" / "en"))))
+LINES = own_lines(VoicePack.load(ROOT / "voices" / "en"))
 
 
 @pytest.mark.parametrize("line", LINES)

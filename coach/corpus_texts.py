@@ -1,0 +1,80 @@
+"""What the listening corpus says: every command phrase, every line of the coach's own
+(filled with plausible values), and the everyday sentences beside the pack."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import CorpusError
+from .events import Cue, Heard
+from .voicepack import CUES, VoicePack, normalize, placeholders
+
+
+def command_phrases(pack: VoicePack) -> list[tuple[str, str]]:
+    """Every phrase the coach listens for, with its canonical command."""
+    return [(phrase, Heard(command, routine).canonical)
+            for phrase, (command, routine) in pack.phrases().items()]
+
+
+def own_lines(pack: VoicePack, seed: int = 0) -> list[str]:
+    """Every line template the coach says, filled with plausible values; counts one to twenty."""
+    rng = random.Random(seed)
+    lines: list[str] = []
+    for key, variants in pack.cues.items():
+        cue = CUES[key][0] if key in CUES else Cue.ANSWER
+        for template in variants:
+            values = ([{"n": pack.number(n)} for n in range(1, 21)] if key == "count"
+                      else [_sample_values(pack, key, template, rng)])
+            lines += [pack.render(template, key, cue, **v).text for v in values]
+    for name, words in pack.routines.items():
+        lines += [pack.render(template, f"intro_{name}", Cue.PROMPT,
+                              **_sample_values(pack, name, template, rng)).text
+                  for template in words.intro]
+    return list(dict.fromkeys(lines))
+
+
+def _sample_values(pack: VoicePack, key: str, template: str, rng: random.Random
+                   ) -> dict[str, object]:
+    timed = key in ("walk", "cooldown", "elliptical", "time_count", "time_so_far")
+
+    def length() -> str:  # any other placeholder names a length (``{today}``, ``{last}``)
+        return (pack.duration(rng.choice((90, 120, 300))) if timed
+                else pack.steps(rng.choice((4, 6, 10, 16))))
+    makers: dict[str, Callable[[], object]] = {
+        "n": lambda: pack.number(rng.randint(1, 20)),
+        "steps": lambda: pack.steps(rng.choice((1, 4, 6, 10, 12, 24))),
+        "time": lambda: pack.duration(rng.choice((30, 45, 60, 90, 150, 240))),
+        "left": lambda: (pack.duration(rng.choice((15, 30, 60, 180))) if timed
+                         else pack.steps(rng.randint(1, 10))),
+        "cadence": lambda: {"slowest": 30, "fastest": 90}.get(key, rng.choice((45, 55, 65, 75))),
+        "routine": lambda: rng.choice([w.name for w in pack.routines.values()]),
+        "command": lambda: rng.choice(("start car", "start hallway", "faster", "repeat")),
+    }
+    return {name: makers.get(name, length)()
+            for name in sorted(placeholders(template))}
+
+
+def read_everyday(path: Path, pack: VoicePack) -> list[str]:
+    """The ordinary sentences in ``path`` (one a line, ``#`` comments); none may be a command."""
+    try:
+        raw = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise CorpusError(path, "no such file; write ordinary sentences there, one a line, or "
+                          "pass everyday=PATH") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise CorpusError(path, f"cannot read it as UTF-8 text: {err}") from None
+    phrases, seen, lines = pack.phrases(), dict[str, int](), []
+    for number, line in enumerate((r.strip() for r in raw), 1):
+        if not line or line.startswith("#"):
+            continue
+        norm = normalize(line)
+        problem = ("has no words" if not norm else
+                   f"is exactly the command phrase {norm!r}; a near-miss must differ from it"
+                   if norm in phrases else f"repeats line {seen[norm]}" if norm in seen else "")
+        if problem:
+            raise CorpusError(path, f"line {number}: {line!r} {problem}")
+        seen[norm] = number
+        lines.append(line)
+    return lines
