@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -36,3 +37,31 @@ def sha256_file(path: Path) -> str:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def remembered_sha256(path: Path) -> str:
+    """The SHA-256 of a large file that seldom changes (a model), computed once for each size
+    and modification time and remembered in the cache folder, so start-up does not read the
+    whole file every time."""
+    stat = path.stat()
+    key, seen = str(path.resolve()), cache_dir() / "sha256.json"
+    try:
+        known = json.loads(seen.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    record = known.get(key)
+    if (isinstance(record, list) and len(record) == 3 and isinstance(record[2], str)
+            and record[:2] == [stat.st_size, stat.st_mtime_ns]):
+        return record[2]
+    digest = sha256_file(path)
+    known[key] = [stat.st_size, stat.st_mtime_ns, digest]
+    try:
+        seen.parent.mkdir(parents=True, exist_ok=True)
+        tmp = seen.with_name(f".{seen.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(known), encoding="utf-8")
+        os.replace(tmp, seen)
+    except OSError:
+        pass  # a read-only cache only costs the next start-up the hashing again
+    return digest

@@ -48,7 +48,7 @@ import numpy as np
 from .errors import CoachError
 from .events import Heard
 from .listen import RATE, Recognition, VoiceActivity
-from .paths import sha256_file
+from .paths import remembered_sha256
 from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
 from .whisper_score import ANSWERS, URGENT, PhraseScorer, Scoring, judge
@@ -112,7 +112,7 @@ def verify_model(folder: Path) -> None:
     size = path.stat().st_size
     if size != MODEL_SIZE:
         raise ModelChecksumError(path, f"{MODEL_SIZE} bytes", f"{size} bytes")
-    actual = sha256_file(path)
+    actual = remembered_sha256(path)
     if actual != MODEL_SHA256:
         raise ModelChecksumError(path, f"SHA-256 {MODEL_SHA256}", f"SHA-256 {actual}")
 
