@@ -37,9 +37,9 @@ from .speak import (
     default_cache_dir,
     pick_voice,
     probe_tts,
-    write_wav,
 )
 from .voicepack import VoicePack, normalize
+from .wav import write_wav
 
 _LOGGER = logging.getLogger(__name__)
 

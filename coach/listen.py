@@ -6,7 +6,6 @@ files and the microphone both go through."""
 from __future__ import annotations
 
 import logging
-import struct
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +15,8 @@ from typing import Protocol
 import numpy as np
 
 from .audio import resample
-from .errors import CoachError
 from .events import Heard
+from .wav import read_wav
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -114,57 +113,10 @@ class Endpointer:
         return None
 
 
-class AudioFileError(CoachError):
-    """A file is not audio the coach can read."""
-
-
 def read_audio(path: Path) -> np.ndarray:
     """A WAV file (PCM 8/16/24/32-bit or float, any rate, any channels) as 16 kHz mono int16."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise AudioFileError(f"{path}: cannot read it ({err.strerror or err})") from None
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise AudioFileError(f"{path}: not a WAV file; the coach reads WAV audio (convert "
-                             "other formats first, e.g. `sox in.mp3 out.wav`)")
-    fmt, frames = None, None
-    pos = 12
-    while pos + 8 <= len(data):
-        tag, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        body = data[pos + 8:pos + 8 + size]
-        if tag == b"fmt ":
-            fmt = body
-        elif tag == b"data":
-            frames = body
-        pos += 8 + size + (size & 1)
-    if fmt is None or frames is None or len(fmt) < 16:
-        raise AudioFileError(f"{path}: a WAV file without audio (no fmt or data chunk)")
-    code, channels, rate, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
-    if code == 0xFFFE and len(fmt) >= 26:
-        code = struct.unpack("<H", fmt[24:26])[0]
-    width = bits // 8
-    if channels < 1 or rate < 1000 or width < 1:
-        raise AudioFileError(f"{path}: a damaged WAV header ({channels} channels, {rate} Hz)")
-    usable = len(frames) - len(frames) % (width * channels)
-    raw = frames[:usable]
-    if code == 3 and width in (4, 8):
-        samples = np.frombuffer(raw, dtype="<f4" if width == 4 else "<f8").astype(np.float64)
-    elif code == 1 and width == 1:
-        samples = (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128) / 128
-    elif code == 1 and width in (2, 3, 4):
-        if width == 3:
-            b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-            ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16))
-            ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
-        else:
-            ints = np.frombuffer(raw, dtype="<i2" if width == 2 else "<i4").astype(np.int64)
-        samples = ints / float(1 << (8 * width - 1))
-    else:
-        raise AudioFileError(f"{path}: WAV encoding {code} with {bits}-bit samples is not "
-                             "supported; expected PCM (8, 16, 24, 32-bit) or float")
-    mono = samples.reshape(-1, channels).mean(axis=1)
-    pcm = np.clip(np.round(mono * 32767), -32768, 32767).astype(np.int16)
-    return resample(pcm, rate, RATE)
+    samples, rate = read_wav(path)
+    return resample(samples, rate, RATE)
 
 
 def chunks(samples: np.ndarray, chunk_s: float = CHUNK_S) -> Iterator[np.ndarray]:

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from .listen import AudioFileError, Recognizer, read_audio, recognize_samples
+from .listen import Recognizer, read_audio, recognize_samples
+from .wav import AudioFileError
 
 
 def recognize_files(recognizer: Recognizer, files: list[str], *,

@@ -11,10 +11,8 @@ import functools
 import hashlib
 import importlib.metadata
 import logging
-import os
 import queue
 import threading
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import numpy as np
 
 from .errors import CoachError
 from .paths import cache_dir
+from .wav import AudioFileError, read_wav, write_wav
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -259,33 +258,6 @@ class Renderer:
         """Nothing to release: the pyttsx3 thread is shared and ends with the process."""
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    """Mono int16 samples and the rate of a 16-bit PCM WAV file (channels are averaged)."""
-    with wave.open(str(path), "rb") as f:
-        if f.getsampwidth() != 2:
-            raise ValueError(f"{path}: expected 16-bit PCM, got {8 * f.getsampwidth()}-bit")
-        frames = f.readframes(f.getnframes())
-        channels, rate = f.getnchannels(), f.getframerate()
-        expected = f.getnframes()
-    samples = np.frombuffer(frames, dtype="<i2")
-    if samples.size != expected * channels:
-        raise ValueError(f"{path}: truncated ({samples.size // channels} of {expected} frames)")
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    return samples.astype(np.int16), rate
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
-    """Write mono int16 samples as a WAV file, atomically (a crash leaves no half file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with wave.open(str(tmp), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(rate)
-        f.writeframes(np.asarray(samples, dtype="<i2").tobytes())
-    os.replace(tmp, path)
-
-
 def default_cache_dir() -> Path:
     """Where rendered speech is kept (see :func:`coach.paths.cache_dir`)."""
     return cache_dir()
@@ -312,7 +284,7 @@ class SpeechCache:
             return None
         try:
             return read_wav(path)[0]
-        except (OSError, EOFError, ValueError, wave.Error) as err:
+        except (OSError, AudioFileError) as err:
             _LOGGER.warning("re-rendering %r: cached audio is damaged (%s)", text, err)
             path.unlink(missing_ok=True)
             return None

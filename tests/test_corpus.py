@@ -26,8 +26,9 @@ from coach.corpus import (
 )
 from coach.corpus_texts import command_phrases, own_lines, read_everyday
 from coach.events import Heard
-from coach.speak import TtsUnavailable, pick_voice, probe_tts, read_wav
+from coach.speak import TtsUnavailable, pick_voice, probe_tts
 from coach.voicepack import VoicePack, normalize
+from coach.wav import read_wav
 
 EVERYDAY = ROOT / "voices" / "en" / "everyday.txt"
 KO = ROOT / "voices" / "ko"

@@ -17,13 +17,13 @@ from coach.corpus import Clip
 from coach.events import Command, Heard
 from coach.listen import (
     RATE,
-    AudioFileError,
     Endpointer,
     Recognition,
     read_audio,
     recognize_samples,
 )
 from coach.recognize import recognize_files
+from coach.wav import AudioFileError
 
 
 def tone(seconds: float, rate: int = RATE, amp: float = 0.3) -> np.ndarray:
@@ -76,6 +76,9 @@ def test_float_wav_is_read(tmp_path: Path) -> None:
     (b"ID3\x03mp3 data here", "not a WAV file"),
     (b"", "not a WAV file"),
     (b"RIFF\x00\x00\x00\x00WAVEjunk", "without audio"),
+    (b"RIFF\x00\x00\x00\x00WAVE" + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2,
+                                                            16)
+     + b"data" + struct.pack("<I", 1000) + b"\x00" * 10, "cut short"),
 ])
 def test_not_audio_is_a_clear_error(tmp_path: Path, content: bytes, says: str) -> None:
     path = tmp_path / "bad.wav"

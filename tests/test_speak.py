@@ -15,9 +15,9 @@ from coach.speak import (
     SpeechCache,
     TtsUnavailable,
     VoiceSettings,
-    read_wav,
     trim_silence,
 )
+from coach.wav import read_wav
 
 SETTINGS = VoiceSettings("en-us", 165, 1.0)
 
