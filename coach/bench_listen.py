@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import DialogueConfig
 from .corpus import Clip
 from .listen import (
     RATE,
@@ -21,8 +22,9 @@ from .listen import (
 )
 from .transitions import ACT_AT_ONCE
 
-ACT = 0.6
-"""Confidence at which the dialogue acts without asking (``dialogue.confirm_below``)."""
+ACT = DialogueConfig().confirm_below
+"""Confidence from which the dialogue acts without asking (``dialogue.confirm_below``'s
+default)."""
 
 
 def acts(r: Recognition | None, act: float = ACT) -> bool:
