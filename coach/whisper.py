@@ -265,7 +265,11 @@ class WhisperRecognizer:
     def _run(self) -> tuple[Scoring, float]:
         """Score the utterance so far; return it with the stream time it is ready at."""
         assert self._audio is not None
-        scoring = self.score(np.concatenate(self._audio))
+        scoring = self.score(np.concatenate(self._audio), plain=False)
+        verdict = judge(scoring, self.matcher, speech_s=self.vad.loud_s + self._carried_s)
+        if verdict is not None and verdict.confidence >= min(self.min_confidence,
+                                                             self.urgent_confidence):
+            scoring = self.score.with_plain(scoring)  # it can only lower the confidence
         self.busy_until = max(self.t, self.busy_until) + scoring.compute_s
         return scoring, self.busy_until
 

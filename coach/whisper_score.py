@@ -7,7 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,10 @@ class Scoring:
     plain_regret: float | None = None
     """The regret of the likeliest phrase when the decoder is not primed with the phrases:
     priming makes tiny.en hear a phrase in sounds that are not one ("He walks" as "Begin
-    walk"); unprimed, it writes what it hears ("He wants a lawyer")."""
+    walk"); unprimed, it writes what it hears ("He wants a lawyer"). None until asked for
+    (:meth:`PhraseScorer.with_plain`): it only ever lowers a confidence."""
+    encoded: Any = field(default=None, repr=False, compare=False)
+    """The encoder's output, for :meth:`PhraseScorer.with_plain`."""
 
 
 def _log_softmax(logits: Any) -> np.ndarray:
@@ -102,8 +105,8 @@ class PhraseScorer:
         self.prompt = [tok.sot_prev, *tok.encode(" " + prompt_text(self.phrases)), *self.plain]
         self.ends = [tok.encode(e)[0] for e in self.ENDS] + [tok.eot]
 
-    def __call__(self, samples: np.ndarray) -> Scoring:
-        """Score int16 samples (one utterance)."""
+    def __call__(self, samples: np.ndarray, *, plain: bool = True) -> Scoring:
+        """Score int16 samples (one utterance); ``plain``: with the unprimed check too."""
         import ctranslate2
 
         started = time.perf_counter()
@@ -134,10 +137,19 @@ class PhraseScorer:
         scores += self._complete(encoded, [phrase for phrase, bound in pending
                                            if bound > best][:self.complete])
         scores.sort(key=lambda s: -s.logprob)
-        plain = self._plain_regret(encoded, scores[0].phrase) if scores else None
-        return Scoring(self.tokenizer.decode(ids).strip(), len(ids) >= self.max_tokens,
-                       float(free.scores[0]), float(free.no_speech_prob), tuple(scores),
-                       time.perf_counter() - started, plain)
+        scoring = Scoring(self.tokenizer.decode(ids).strip(), len(ids) >= self.max_tokens,
+                          float(free.scores[0]), float(free.no_speech_prob), tuple(scores),
+                          time.perf_counter() - started, encoded=encoded)
+        return self.with_plain(scoring) if plain else scoring
+
+    def with_plain(self, scoring: Scoring) -> Scoring:
+        """The scoring with the unprimed check of its likeliest phrase (one forced pass)."""
+        if not scoring.ranked or scoring.encoded is None:
+            return scoring
+        started = time.perf_counter()
+        regret = self._plain_regret(scoring.encoded, scoring.ranked[0].phrase)
+        return replace(scoring, plain_regret=regret,
+                       compute_s=scoring.compute_s + time.perf_counter() - started)
 
     def _score(self, phrase: str, tokens: tuple[int, ...], steps: list[np.ndarray],
                ids: list[int]) -> PhraseScore | tuple[str, float]:
