@@ -171,17 +171,24 @@ class PhraseScorer:
                                                                            strict=True)))
 
     def _complete(self, encoded: Any, phrases: list[str]) -> list[PhraseScore]:
-        """Score phrases in full, each forced through the decoder (one batch)."""
+        """Score phrases in full, each forced through the decoder (a batch on each of the
+        model's workers, side by side)."""
         import ctranslate2
 
         if not phrases:
             return []
-        batch = ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(np.repeat(np.asarray(encoded), len(phrases), axis=0)))
         prompts = [self.prompt + list(self.phrases[p]) + [self.ends[0]] for p in phrases]
-        results = self.model.generate(
-            batch, prompts, beam_size=1, max_length=max(map(len, prompts)) + 1,
-            return_logits_vocab=True)
+        parts = max(1, min(len(prompts), self.model.num_workers))
+        size = -(-len(prompts) // parts)
+        pending = []
+        for lo in range(0, len(prompts), size):
+            part = prompts[lo:lo + size]
+            batch = ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(np.repeat(np.asarray(encoded), len(part), axis=0)))
+            pending += self.model.generate(
+                batch, part, beam_size=1, max_length=max(map(len, part)) + 1,
+                return_logits_vocab=True, asynchronous=True)
+        results = [p.result() for p in pending]
         out = []
         for phrase, result in zip(phrases, results, strict=True):
             tokens = self.phrases[phrase]

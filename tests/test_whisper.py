@@ -113,7 +113,7 @@ def test_without_the_package_and_offline_it_says_how_to_get_a_model(
     require(("faster_whisper", "pip install faster-whisper"))
     asked = []
 
-    def offline(threads: int) -> None:  # the network boundary: no download in tests
+    def offline(threads: int, workers: int) -> None:  # the network boundary: no download
         asked.append(threads)
         raise OSError("network is unreachable")
 
