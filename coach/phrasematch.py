@@ -76,6 +76,12 @@ def strip_fillers(words: list[str]) -> list[str]:
     return words[lo:hi]
 
 
+def unstammered(words: list[str]) -> list[str]:
+    """The words with a word said twice in a row said once: "begin begin hill" is "begin
+    hill"."""
+    return [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+
+
 def collapse(words: list[str], truncated: bool = False) -> list[str]:
     """The unit a repeated utterance is made of: "stop stop stop" is "stop", and so is
     "stop stop st" when the text was cut off at the token limit."""
@@ -122,7 +128,7 @@ class PhraseMatcher:
         ``fuzzy``: allow one misheard letter."""
         words = self.words(text)
         how = "exact"
-        unit = collapse(words, truncated)
+        unit = self.unit(text, truncated)
         if unit != words:
             words, how = unit, "repeated"
         found = self._lookup(words)
@@ -160,12 +166,7 @@ class PhraseMatcher:
         down". Text of more than one word more, or much longer or shorter, counts for
         nothing: "What did you say to the pl" is not like "what did you say", nor "Backward
         walk" like "start backward walk"."""
-        sentences = [w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w]
-        if len(sentences) > 1 and all(x == sentences[0][:len(x)] for x in sentences[1:]):
-            words = sentences[0]
-        else:
-            words = collapse(self.words(text), truncated)
-        words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+        words = unstammered(self.unit(text, truncated))
         if len(words) > len(phrase.split()) + 1:
             return 0.0
         heard = "".join(w for w in words if w not in ARTICLES)
@@ -173,6 +174,18 @@ class PhraseMatcher:
         if not heard or not len(said) / LONGER - 1 <= len(heard) <= len(said) * LONGER + 1:
             return 0.0
         return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio()
+
+    def unit(self, text: str, truncated: bool = False) -> list[str]:
+        """The words of what was said once, where the text repeats it (primed with the
+        phrases, tiny.en often writes a command again and again): "Begin hill walk. Begin
+        begin hill" is "begin hill walk", as is "begin hill walk begin hill walk begin" cut off
+        at the token limit. A later sentence counts as a repeat when, a stammered word aside,
+        it is the first sentence or the start of it; otherwise the text is taken whole."""
+        sentences = [w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w]
+        if len(sentences) > 1 and all(
+                unstammered(x) == sentences[0][:len(unstammered(x))] for x in sentences[1:]):
+            return collapse(sentences[0])  # "No, no. No. No" is "no"
+        return collapse(self.words(text), truncated)
 
     def is_prefix(self, text: str) -> bool:
         """Whether the text is the beginning of a phrase ("start", "how"): wait for more."""

@@ -33,6 +33,10 @@ def test_every_phrase_of_the_pack_matches_itself(matcher: PhraseMatcher) -> None
     ("Start the hallway.", "start hallway", "exact"),
     ("Begin the couch.", "start couch", "exact"),
     ("Stop! Stop! Stop!", "stop", "repeated"),
+    # primed, tiny.en writes the phrase again, stammering, until its token limit
+    ("Begin hill walk. Begin begin hill", "start hill", "repeated"),
+    ("Begin cooldown. Begin begin cooldown.", "start cooldown", "repeated"),
+    ("No, no. No. No", "no", "repeated"),
     ("Yup.", "yes", "exact"),
     ("No thanks.", "no", "exact"),
 ])
@@ -52,6 +56,8 @@ def test_fillers_articles_and_repeats_are_taken_off(matcher: PhraseMatcher, text
     "Yes, two sugars in mine.",
     "Keep going straight past the church.",
     "Stopped.",
+    "Stop. Stop the car.",
+    "Start hallway. Start the car.",
     "",
 ])
 def test_only_a_whole_phrase_is_a_command(matcher: PhraseMatcher, text: str) -> None:
