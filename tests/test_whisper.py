@@ -219,3 +219,20 @@ def test_two_commands_in_one_stream_and_reset(recognizer: WhisperRecognizer) -> 
     assert times == sorted(times) and times[-1] <= len(audio) / RATE + 1.0
     recognizer.reset()
     assert recognizer.t == 0.0 and recognizer.finish() == []
+
+
+def test_phrases_scored_side_by_side_score_as_in_one_batch(recognizer: WhisperRecognizer,
+                                                            model_dir: Path) -> None:
+    from coach.whisper_score import PhraseScorer
+
+    assert recognizer.score.model.num_workers == whisper.WORKERS == 2
+    alone = PhraseScorer(whisper.load_model(model_dir, workers=1), recognizer.matcher.table)
+    phrases = ["start hallway", "start hall", "start walk", "stop now", "how many steps"]
+    audio = trimmed(spoken("start hallway"))
+    encoded = recognizer.score(audio, plain=False).encoded
+    split = recognizer.score._complete(encoded, phrases)
+    whole = alone._complete(alone(audio, plain=False).encoded, phrases)
+    assert [s.phrase for s in split] == [s.phrase for s in whole] == phrases
+    for a, b in zip(split, whole, strict=True):
+        assert a.logprob == pytest.approx(b.logprob, abs=1e-3)
+        assert a.regret == pytest.approx(b.regret, abs=1e-3)
