@@ -13,7 +13,8 @@ How an utterance is heard:
 * Once speech has been quiet for ``EARLY_S`` the utterance so far is scored, ahead of the
   end of speech (``PAUSE_S`` of quiet), so the result is (nearly) ready when the end is
   confirmed; if speech goes on, that result is dropped. The encoder sees only the utterance
-  plus 2 s of silence (not Whisper's 30 s window, which costs ~0.8 s here).
+  plus 4 s of silence (not Whisper's 30 s window, which costs ~0.8 s here, and hears no
+  better: see :class:`~coach.whisper_score.PhraseScorer`).
 * :class:`~coach.whisper_score.PhraseScorer` asks how well each phrase of the pack
   explains the audio (its log-probability under the decoder primed with every phrase), not
   just what Whisper would write: tiny.en mishears words ("start back with walk") far more

@@ -74,22 +74,25 @@ class PhraseScorer:
     The decoder is primed with every phrase of the pack and writes the utterance greedily,
     keeping its whole distribution at each step. A phrase that shares its first tokens with
     that text is scored from those distributions up to where it leaves the text; the few
-    phrases that leave it and could still beat the best complete phrase are completed in one
-    batched, forced pass. So a clearly said command costs one decode, and a misheard one
+    phrases that leave it and could still beat the best complete phrase are completed in
+    forced passes, side by side on the model's workers. So a clearly said command costs one decode, and a misheard one
     ("start back with walk") is still found ("start backward walk"). Phrases that follow the
     text longest are completed first: one that leaves it at its first word has a looser bound
     than one that leaves it later, and forty "start ..." phrases would otherwise crowd out
     "stop now" in "Stop down. Stop down". (A second pass for the next few cost a third more
     compute and a quarter second at p95 on the dev corpus, and heard no more commands.)
 
-    ``pad_s`` of silence after the audio: with less, tiny.en hears worse (74 % of the dev
-    corpus's clean commands at 0.5 s, 82 % at 2 s); each second costs ~15 ms.
+    ``pad_s`` of silence after the audio: tiny.en, trained on 30 s windows, hears a short
+    utterance better with more of it. On the dev corpus (utterances cut at their true edges,
+    200 clean and 200 noisy commands) the judge acts rightly on 92 % and 73 % with 2 s, 95 %
+    and 78 % with 4 s, and no better in noise with 6 s (77 %) or 10 s (74.5 %); other speech
+    stays at 1 false accept in 300. Each second costs ~10-15 ms.
     """
 
     ENDS = (".", "!", "?")
     """Punctuation that ends a phrase (so does the end of the text)."""
 
-    def __init__(self, model: Any, phrases: Iterable[str], *, pad_s: float = 2.0,
+    def __init__(self, model: Any, phrases: Iterable[str], *, pad_s: float = 4.0,
                  complete: int = 4) -> None:
         from faster_whisper.tokenizer import Tokenizer
 
