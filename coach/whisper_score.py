@@ -75,12 +75,13 @@ class PhraseScorer:
     keeping its whole distribution at each step. A phrase that shares its first tokens with
     that text is scored from those distributions up to where it leaves the text; the few
     phrases that leave it and could still beat the best complete phrase are completed in
-    forced passes, side by side on the model's workers. So a clearly said command costs one decode, and a misheard one
-    ("start back with walk") is still found ("start backward walk"). Phrases that follow the
-    text longest are completed first: one that leaves it at its first word has a looser bound
-    than one that leaves it later, and forty "start ..." phrases would otherwise crowd out
-    "stop now" in "Stop down. Stop down". (A second pass for the next few cost a third more
-    compute and a quarter second at p95 on the dev corpus, and heard no more commands.)
+    forced passes, side by side on the model's workers. So a clearly said command costs one
+    decode, and a misheard one ("start back with walk") is still found ("start backward
+    walk"). Phrases that follow the text longest are completed first: one that leaves it at
+    its first word has a looser bound than one that leaves it later, and forty "start ..."
+    phrases would otherwise crowd out "stop now" in "Stop down. Stop down". (A second pass
+    for the next few cost a third more compute and a quarter second at p95 on the dev corpus,
+    and heard no more commands.)
 
     ``pad_s`` of silence after the audio: tiny.en, trained on 30 s windows, hears a short
     utterance better with more of it. On the dev corpus (utterances cut at their true edges,
