@@ -128,7 +128,7 @@ class PhraseMatcher:
         ``fuzzy``: allow one misheard letter."""
         words = self.words(text)
         how = "exact"
-        unit = self.unit(text, truncated)
+        unit = unstammered(self.unit(text, truncated))
         if unit != words:
             words, how = unit, "repeated"
         found = self._lookup(words)

@@ -37,6 +37,7 @@ def test_every_phrase_of_the_pack_matches_itself(matcher: PhraseMatcher) -> None
     ("Begin hill walk. Begin begin hill", "start hill", "repeated"),
     ("Begin cooldown. Begin begin cooldown.", "start cooldown", "repeated"),
     ("No, no. No. No", "no", "repeated"),
+    ("Yes, yes please.", "yes", "repeated"),
     ("Yup.", "yes", "exact"),
     ("No thanks.", "no", "exact"),
 ])
