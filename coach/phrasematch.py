@@ -175,6 +175,16 @@ class PhraseMatcher:
             return 0.0
         return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio()
 
+    def says_more(self, text: str, phrase: str) -> bool:
+        """Whether the text's first sentence, articles and stammers aside, has two words or
+        more beyond the phrase's: "He walks to work every day" says more than "keep going";
+        "Start all the way" does not say more than "start hallway", nor "How many steps? No
+        minutes," (a repeat gone wrong) than "how many steps"."""
+        first = next((w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w),
+                     [])
+        words = [w for w in unstammered(first) if w not in ARTICLES]
+        return len(words) > len(phrase.split()) + 1
+
     def unit(self, text: str, truncated: bool = False) -> list[str]:
         """The words of what was said once, where the text repeats it (primed with the
         phrases, tiny.en often writes a command again and again): "Begin hill walk. Begin

@@ -123,7 +123,8 @@ THREADS = 1
 on this machine's two cores (compute per utterance p50 155 against 195 ms)."""
 WORKERS = 2
 """Decodings that can run at once: the phrases the text leaves are scored in two halves side
-by side (~160 ms against ~290 ms for four), for one more copy of the model (~40 MB)."""
+by side (~160 ms against ~290 ms for four), for one more copy of the model in memory (peak
+RSS of the bench 340 MB before, 318 MB after: within what it varies by)."""
 
 
 def download_model(threads: int, workers: int) -> Any:

@@ -306,6 +306,10 @@ the text neither reads as it nor looks like it (yes and no: when it does not rea
 enough for the dialogue to ask "Did you say ...?" (from 0.5), not to act (0.6). In noise, and in
 other people's talk, tiny.en finds a phrase that explains a stretch of sound about as often
 as the phrase was said ("Keep moving." in babble was "keep going")."""
+WORDY = 0.45
+"""The most confidence such a phrase gets when the text also says more than it could: two
+words or more beyond the phrase, articles aside ("He walks to work every day." is no "keep
+going", however well the phrase explains the sound): too little even for a question."""
 
 
 @dataclass(frozen=True)
@@ -366,6 +370,8 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
         matcher.resemblance(scoring.text, phrase, truncated=scoring.truncated)
         for phrase, of in matcher.table.items() if of == key) >= (
             RESEMBLES_URGENT if verdict.command in URGENT else RESEMBLES)
+    scored_only = (WORDY if match is None and matcher.says_more(scoring.text, verdict.phrase)
+                   else SCORED_ONLY)
     top = scoring.ranked[0] if scoring.ranked else None
     guess = (top is not None and scoring.plain_regret is not None
              and matcher.table[top.phrase] == key
@@ -373,7 +379,7 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
     if len(agree) < len(found) or (guess and verdict.command in URGENT):
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     elif guess:  # primed, tiny.en hears the phrase; left to itself, something else
-        verdict = replace(verdict, confidence=min(verdict.confidence, SCORED_ONLY))
+        verdict = replace(verdict, confidence=min(verdict.confidence, scored_only))
     elif verdict.command in URGENT and len(found) == 2:
         verdict = replace(verdict, confidence=min(v.confidence for v in found))
     elif alike:
@@ -381,5 +387,5 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
     elif verdict.command in URGENT:
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     elif match is None:  # only the scores say so: worth a question, not an action
-        verdict = replace(verdict, confidence=min(verdict.confidence, SCORED_ONLY))
+        verdict = replace(verdict, confidence=min(verdict.confidence, scored_only))
     return replace(verdict, confidence=round(verdict.confidence, 3))

@@ -111,6 +111,19 @@ def test_a_phrase_only_the_scores_find_is_asked_about_not_acted_on(
         assert 0.35 <= verdict.confidence < 0.6
 
 
+def test_a_phrase_in_a_text_that_says_more_is_not_even_asked_about(
+        matcher: PhraseMatcher) -> None:
+    # the phrase explains the sound, but tiny.en, primed with the phrases, wrote a sentence
+    talk = whisper_score.judge(scoring("He walks to work every day.",
+                                       [("keep going", -1.0, 0.2)]), matcher)
+    assert talk is not None and talk.confidence < 0.5
+    # a word more, articles, or a repeat gone wrong after the phrase still get a question
+    for text, phrase in (("Start all the way.", "start hallway"),
+                         ("How many steps? No minutes,", "how many steps")):
+        verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
+        assert verdict is not None and 0.5 <= verdict.confidence < 0.6, (text, verdict)
+
+
 def test_a_phrase_the_text_looks_like_is_acted_on(matcher: PhraseMatcher) -> None:
     for text, phrase in (("Start go down. Start go down.", "start cool down"),
                          ("Begin kill town.", "begin cool down"),
