@@ -12,9 +12,9 @@ import dataclasses
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from .config import Config
+from .conversation import LastWalk, Question
 from .events import (
     QUESTION_TIMER,
     Action,
@@ -50,34 +50,6 @@ _LOGGER = logging.getLogger(__name__)
 
 S, C = State, Command
 _ACTIVE = (S.BRIEFING, S.WALKING, S.PAUSED)
-
-
-@dataclass(frozen=True)
-class Question:
-    """A question waiting for yes or no."""
-
-    kind: str
-    """``confirm`` (did you say...?) or ``safe_area`` (car routine)."""
-    line: Line
-    """The question as said, to ask it again."""
-    return_to: State
-    """Where the conversation goes back to after the answer."""
-    heard: Heard | None = None
-    """For ``confirm``: the command to carry out on yes."""
-    routine: str | None = None
-    """For ``safe_area``: the routine to begin on yes."""
-
-
-@dataclass(frozen=True)
-class LastWalk:
-    """What the last walk came to, for "how many" after it."""
-
-    routine: str
-    """Routine name."""
-    steps: int
-    """Steps done."""
-    seconds: float
-    """Walking seconds done."""
 
 
 class Engine:

@@ -175,13 +175,16 @@ class PhraseMatcher:
             return 0.0
         return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio()
 
+    def sentences(self, text: str) -> list[list[str]]:
+        """The normalised words of each sentence of the text that has any."""
+        return [w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w]
+
     def says_more(self, text: str, phrase: str) -> bool:
         """Whether the text's first sentence, articles and stammers aside, has two words or
         more beyond the phrase's: "He walks to work every day" says more than "keep going";
         "Start all the way" does not say more than "start hallway", nor "How many steps? No
         minutes," (a repeat gone wrong) than "how many steps"."""
-        first = next((w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w),
-                     [])
+        first = next(iter(self.sentences(text)), [])
         words = [w for w in unstammered(first) if w not in ARTICLES]
         return len(words) > len(phrase.split()) + 1
 
@@ -191,7 +194,7 @@ class PhraseMatcher:
         begin hill" is "begin hill walk", as is "begin hill walk begin hill walk begin" cut off
         at the token limit. A later sentence counts as a repeat when, a stammered word aside,
         it is the first sentence or the start of it; otherwise the text is taken whole."""
-        sentences = [w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w]
+        sentences = self.sentences(text)
         if len(sentences) > 1 and all(
                 unstammered(x) == sentences[0][:len(unstammered(x))] for x in sentences[1:]):
             return collapse(sentences[0])  # "No, no. No. No" is "no"

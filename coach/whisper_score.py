@@ -184,11 +184,12 @@ class PhraseScorer:
         prompts = [self.prompt + list(self.phrases[p]) + [self.ends[0]] for p in phrases]
         parts = max(1, min(len(prompts), self.model.num_workers))
         size = -(-len(prompts) // parts)
+        one = np.asarray(encoded)
         pending = []
         for lo in range(0, len(prompts), size):
             part = prompts[lo:lo + size]
             batch = ctranslate2.StorageView.from_array(
-                np.ascontiguousarray(np.repeat(np.asarray(encoded), len(part), axis=0)))
+                np.ascontiguousarray(np.repeat(one, len(part), axis=0)))
             pending += self.model.generate(
                 batch, part, beam_size=1, max_length=max(map(len, part)) + 1,
                 return_logits_vocab=True, asynchronous=True)
