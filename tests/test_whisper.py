@@ -42,6 +42,26 @@ def test_speech_is_found_over_noise_and_ends_in_it() -> None:
     assert vad.quiet_s >= 1.0, "and is over once it stops"
 
 
+def test_a_weak_sound_inside_speech_well_above_the_noise_does_not_end_it() -> None:
+    # "He walks | to work": the "s t" between two loud vowels is far below them (~14 dB)
+    # but still well above a moderate noise (~13 dB): it is speech, not a pause
+    rng = np.random.default_rng(1)
+    t = np.arange(int(0.3 * RATE)) / RATE
+    tone = np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)
+    weak = np.tile(tone, 2)[:int(0.4 * RATE)] * 2400
+    said = np.concatenate([tone * 12000, weak, tone * 12000])
+    signal = rng.normal(0, 300, RATE * 3)
+    signal[RATE:RATE + said.size] += said
+    vad = VoiceActivity()
+    quiet = []
+    for chunk in chunks(signal.astype(np.int16)):
+        vad.feed(chunk)
+        quiet.append(vad.quiet_s)
+    inside = quiet[int(1.0 / 0.05):int((1.0 + said.size / RATE) / 0.05)]
+    assert max(inside) < whisper.PAUSE_S, "no pause inside the word"
+    assert vad.quiet_s >= 1.0, "and the speech is over once it stops"
+
+
 def test_speech_ends_amid_other_voices_that_dip_to_silence() -> None:
     # a television: talk at a steady level, but with gaps of near silence between words
     rng = np.random.default_rng(3)
