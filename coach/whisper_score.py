@@ -381,10 +381,8 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     elif guess:  # primed, tiny.en hears the phrase; left to itself, something else
         verdict = replace(verdict, confidence=min(verdict.confidence, scored_only))
-    elif verdict.command in URGENT and len(found) == 2:
-        verdict = replace(verdict, confidence=min(v.confidence for v in found))
-    elif alike:
-        pass  # the text looks like the phrase the scores found
+    elif (verdict.command in URGENT and len(found) == 2) or alike:
+        pass  # the text reads as the phrase the scores found, or looks like it
     elif verdict.command in URGENT:
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     elif match is None:  # only the scores say so: worth a question, not an action

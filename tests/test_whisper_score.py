@@ -75,6 +75,21 @@ def test_a_clear_best_phrase_is_a_sure_command(matcher: PhraseMatcher) -> None:
     assert verdict is not None and verdict.command is Command.STOP and verdict.confidence > 0.9
 
 
+def test_a_stop_the_text_and_the_scores_agree_on_is_heard_in_noise(
+        matcher: PhraseMatcher) -> None:
+    # babble at 10 dB: tiny.en writes "Stop." but is unsure of each token (~5 %), while "stop"
+    # explains the sound far better than any other command's phrase: a stop is never missed
+    # for the text's low probability alone
+    noisy = scoring("Stop.", [("stop", -5.27, 0.0), ("no", -7.87, 2.0)], avg_logprob=-2.9)
+    verdict = whisper_score.judge(noisy, matcher)
+    assert verdict is not None and verdict.command is Command.STOP
+    assert verdict.confidence >= 0.6 and verdict.how == "scored"
+    # the scores alone, with the text unsure and something else, stay below acting
+    garbled = whisper_score.judge(scoring("Stuff.", [("stop", -5.27, 0.0), ("no", -7.87, 2.0)],
+                                          avg_logprob=-2.9), matcher)
+    assert garbled is not None and garbled.confidence < 0.6
+
+
 def test_a_close_rival_of_another_command_makes_it_unsure(matcher: PhraseMatcher) -> None:
     # noise: "Stop." and "Start dinner table." explain the audio about equally well
     close = scoring("Start dinner table.", [("stop", -4.29, 0.1), ("start dinner table", -4.36,
