@@ -192,6 +192,10 @@ class VoiceActivity:
         self.speaking = False
         self.loud_s = 0.0
         """Loud audio so far in the current (or starting) utterance, seconds."""
+        self.length_s = 0.0
+        """Seconds from the start of the utterance to its last loud chunk, its pauses
+        included: in noise a word's weak sounds are not loud, and the loud seconds fall short
+        of how long it was said."""
         self.quiet_s = 0.0
         """Quiet since speech last was loud, seconds."""
         self.peak = 0.0
@@ -223,6 +227,7 @@ class VoiceActivity:
             drop = (min(self.peak * self.drop, self.background / self.drop)
                     if self.background > self.noisy else 0.0)
             if level > max(quietest * self.off, self.background * self.off, drop):
+                self.length_s += self.quiet_s + seconds
                 self.quiet_s = 0.0
                 self.loud_s += seconds
             else:
@@ -233,14 +238,15 @@ class VoiceActivity:
             if self.loud_s == 0.0:
                 self.background = background
             self.loud_s += seconds
+            self.length_s = self.loud_s
             self.quiet_s = 0.0
             self.speaking = self.loud_s >= self.min_speech_s
         else:
-            self.loud_s = 0.0
+            self.loud_s = self.length_s = 0.0
         return self.speaking
 
     def end(self) -> None:
         """The utterance is over: look for the next."""
         self.speaking = False
-        self.loud_s = self.quiet_s = self.peak = 0.0
+        self.loud_s = self.length_s = self.quiet_s = self.peak = 0.0
         self.background = self.min_level

@@ -228,9 +228,11 @@ class WhisperRecognizer:
         phrase ("start", "how"), an answer (yes, no), or long speech."""
         self._last: tuple[list[np.ndarray], float, float] | None = None
         """The utterance last decided, while speech may still go on from it: its audio and
-        everything since, its loud seconds, and the stream time its speech ended."""
+        everything since, how long it was said (with what it went on from), and the stream
+        time its speech ended."""
         self._carried_s = 0.0
-        """Loud seconds of the utterances the current one goes on from."""
+        """How long the utterances the current one goes on from were said, with the pauses
+        between them and it."""
 
     def accept(self, chunk: np.ndarray) -> list[Recognition]:
         """Feed the next chunk; return the utterances decided by its end."""
@@ -248,14 +250,16 @@ class WhisperRecognizer:
             if speaking:
                 self._audio, self._recent = self._recent, []
                 if self._last is not None:  # a continuation: heard with what came before
-                    self._audio, self._carried_s = self._last[0], self._last[1]
+                    before, spoken_s, ended = self._last
+                    self._audio = before
+                    self._carried_s = spoken_s + self.t - self.vad.length_s - ended
                     self._last = None
             return []
         self._audio.append(chunk)
         quiet = self.vad.quiet_s
         if quiet == 0.0:  # speech goes on: anything transcribed ahead is stale
             self._ahead, self._pause_handled = None, False
-            if self.vad.loud_s + self._carried_s > MAX_SPEECH_S:
+            if self._speech_s() > MAX_SPEECH_S:
                 self._held = Recognition(None, LONG, 0.0, 0.0)
             elif self._held is not None and self._held.text != LONG:
                 self._held = None
@@ -283,7 +287,7 @@ class WhisperRecognizer:
         """Score the utterance so far; return it with the stream time it is ready at."""
         assert self._audio is not None
         scoring = self.score(np.concatenate(self._audio), plain=False)
-        verdict = judge(scoring, self.matcher, speech_s=self.vad.loud_s + self._carried_s)
+        verdict = judge(scoring, self.matcher, speech_s=self._speech_s())
         if verdict is not None and verdict.confidence >= min(self.min_confidence,
                                                              self.urgent_confidence):
             scoring = self.score.with_plain(scoring)  # it can only lower the confidence
@@ -292,7 +296,7 @@ class WhisperRecognizer:
 
     def _decide(self, final: bool = False) -> list[Recognition]:
         scoring, ready = self._ahead or self._run()
-        verdict = judge(scoring, self.matcher, speech_s=self.vad.loud_s + self._carried_s)
+        verdict = judge(scoring, self.matcher, speech_s=self._speech_s())
         text = scoring.text
         floor = self.min_confidence
         if verdict is not None and verdict.command in URGENT:
@@ -310,6 +314,10 @@ class WhisperRecognizer:
             return self._release() if self.vad.quiet_s >= self._hold_s(found) else []
         return self._close(found if text else None)
 
+    def _speech_s(self) -> float:
+        """How long the speech heard together so far was said, its pauses included."""
+        return self.vad.length_s + self._carried_s
+
     @staticmethod
     def _hold_s(held: Recognition) -> float:
         """How long quiet must last before what waits is decided."""
@@ -325,7 +333,7 @@ class WhisperRecognizer:
 
     def _close(self, recognition: Recognition | None) -> list[Recognition]:
         assert self._audio is not None
-        self._last = (self._audio, self.vad.loud_s + self._carried_s, self.t - self.vad.quiet_s)
+        self._last = (self._audio, self._speech_s(), self.t - self.vad.quiet_s)
         self._audio, self._ahead, self._held, self._pause_handled = None, None, None, False
         self._carried_s = 0.0
         self.vad.end()

@@ -62,6 +62,26 @@ def test_a_weak_sound_inside_speech_well_above_the_noise_does_not_end_it() -> No
     assert vad.quiet_s >= 1.0, "and the speech is over once it stops"
 
 
+def test_how_long_speech_was_said_counts_its_pauses_and_weak_sounds() -> None:
+    # in noise a word's weak sounds are not loud: the loud seconds fall short of its length,
+    # and a sentence Whisper hears as "How far?" must not pass for a two-word command
+    rng = np.random.default_rng(2)
+    t = np.arange(int(0.3 * RATE)) / RATE
+    tone = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)) * 8000
+    signal = rng.normal(0, 300, RATE * 3)
+    signal[RATE:RATE + tone.size] += tone
+    signal[RATE + int(0.5 * RATE):RATE + int(0.5 * RATE) + tone.size] += tone  # 0.2 s gap
+    vad = VoiceActivity()
+    lengths = []
+    for chunk in chunks(signal.astype(np.int16)):
+        vad.feed(chunk)
+        lengths.append((vad.length_s, vad.loud_s))
+    length, loud = lengths[int(1.9 / 0.05)]
+    assert length == pytest.approx(0.8, abs=0.1) and loud == pytest.approx(0.6, abs=0.1)
+    vad.end()
+    assert vad.length_s == 0.0
+
+
 def test_speech_ends_amid_other_voices_that_dip_to_silence() -> None:
     # a television: talk at a steady level, but with gaps of near silence between words
     rng = np.random.default_rng(3)
