@@ -163,13 +163,17 @@ class PhraseMatcher:
         punctuation aside), after repetition ("Begin hill walk. Begin. Begin" too) and a
         stammered word ("Begin begin the hill") are taken off, and then articles: "Start
         sleep vehicle" is 0.62 like "start elliptical", "Start go down" 0.83 like "start cool
-        down". Text of more than one word more, or much longer or shorter, counts for
-        nothing: "What did you say to the pl" is not like "what did you say", nor "Backward
+        down", "Start all the way" 0.96 like "start hallway". Text of more than one word
+        more (articles aside), the phrase and then more, or much longer or shorter, counts
+        for nothing: "What did you say to the pl" is not like "what did you say", nor "Backward
         walk" like "start backward walk"."""
-        words = unstammered(self.unit(text, truncated))
-        if len(words) > len(phrase.split()) + 1:
-            return 0.0
-        heard = "".join(w for w in words if w not in ARTICLES)
+        words = [w for w in unstammered(self.unit(text, truncated)) if w not in ARTICLES]
+        said_words = phrase.split()
+        if len(words) > len(said_words) + 1 or (
+                len(words) > len(said_words) and words[:len(said_words)] == said_words):
+            return 0.0  # too long, or the phrase and then more
+        heard = "".join(words)
+
         said = phrase.replace(" ", "")
         if not heard or not len(said) / LONGER - 1 <= len(heard) <= len(said) * LONGER + 1:
             return 0.0

@@ -120,6 +120,9 @@ def test_numbers_are_words_and_the_start_of_a_phrase_waits(matcher: PhraseMatche
     ("Start sleep vehicle. Start sleep vehicle", "start elliptical", 0.6, 0.65),
     ("Stop down. Stop down. Stop", "stop now", 0.75, 0.85),
     ("Start hallway.", "start hallway", 1.0, 1.0),
+    # articles are not words more: "all the way" is heard where "hallway" was said
+    ("Start all the way.", "start hallway", 0.9, 1.0),
+    ("Begin a lip tickle.", "begin elliptical", 0.8, 0.85),
     ("Cailed.", "help", 0.0, 0.3),
     # text that goes on past the phrase is not like it, however it begins
     ("What did you say to the pl", "what did you say", 0.0, 0.0),

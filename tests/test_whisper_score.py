@@ -133,7 +133,7 @@ def test_a_phrase_in_a_text_that_says_more_is_not_even_asked_about(
                                        [("keep going", -1.0, 0.2)]), matcher)
     assert talk is not None and talk.confidence < 0.5
     # a word more, articles, or a repeat gone wrong after the phrase still get a question
-    for text, phrase in (("Start all the way.", "start hallway"),
+    for text, phrase in (("Start dog food.", "start hallway"),
                          ("How many steps? No minutes,", "how many steps")):
         verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
         assert verdict is not None and 0.5 <= verdict.confidence < 0.6, (text, verdict)
@@ -142,6 +142,7 @@ def test_a_phrase_in_a_text_that_says_more_is_not_even_asked_about(
 def test_a_phrase_the_text_looks_like_is_acted_on(matcher: PhraseMatcher) -> None:
     for text, phrase in (("Start go down. Start go down.", "start cool down"),
                          ("Begin kill town.", "begin cool down"),
+                         ("Start all the way.", "start hallway"),
                          ("Stop down. Stop down.", "stop now"),
                          ("Stop down. Stop down.", "stop there")):  # looks like "stop now"
         verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
