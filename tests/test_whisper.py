@@ -24,16 +24,29 @@ def feed(vad: VoiceActivity, samples: np.ndarray) -> list[bool]:
     return [vad.feed(chunk) for chunk in chunks(samples)]
 
 
+def track(vad: VoiceActivity, samples: np.ndarray) -> list[tuple[float, float, float]]:
+    """Feed the samples; (quiet, length, loud seconds) after each chunk."""
+    out = []
+    for chunk in chunks(samples.astype(np.int16)):
+        vad.feed(chunk)
+        out.append((vad.quiet_s, vad.length_s, vad.loud_s))
+    return out
+
+
+def vowel(seconds: float, amplitude: float) -> np.ndarray:
+    """A voiced sound in the speech band: 220 Hz and its third harmonic."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)) * amplitude
+
+
 def test_steady_noise_is_not_speech() -> None:
     noise = np.random.default_rng(0).normal(0, 2000, RATE * 3).astype(np.int16)
     assert not any(feed(VoiceActivity(), noise))
 
 
 def test_speech_is_found_over_noise_and_ends_in_it() -> None:
-    rng = np.random.default_rng(0)
-    t = np.arange(int(0.6 * RATE)) / RATE
-    voiced = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)) * 6000
-    signal = rng.normal(0, 300, RATE * 3)
+    voiced = vowel(0.6, 6000)
+    signal = np.random.default_rng(0).normal(0, 300, RATE * 3)
     signal[RATE:RATE + voiced.size] += voiced
     vad = VoiceActivity()
     states = feed(vad, signal.astype(np.int16))
@@ -45,18 +58,11 @@ def test_speech_is_found_over_noise_and_ends_in_it() -> None:
 def test_a_weak_sound_inside_speech_well_above_the_noise_does_not_end_it() -> None:
     # "He walks | to work": the "s t" between two loud vowels is far below them (~14 dB)
     # but still well above a moderate noise (~13 dB): it is speech, not a pause
-    rng = np.random.default_rng(1)
-    t = np.arange(int(0.3 * RATE)) / RATE
-    tone = np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)
-    weak = np.tile(tone, 2)[:int(0.4 * RATE)] * 2400
-    said = np.concatenate([tone * 12000, weak, tone * 12000])
-    signal = rng.normal(0, 300, RATE * 3)
+    said = np.concatenate([vowel(0.3, 12000), vowel(0.4, 2400), vowel(0.3, 12000)])
+    signal = np.random.default_rng(1).normal(0, 300, RATE * 3)
     signal[RATE:RATE + said.size] += said
     vad = VoiceActivity()
-    quiet = []
-    for chunk in chunks(signal.astype(np.int16)):
-        vad.feed(chunk)
-        quiet.append(vad.quiet_s)
+    quiet = [q for q, _, _ in track(vad, signal)]
     inside = quiet[int(1.0 / 0.05):int((1.0 + said.size / RATE) / 0.05)]
     assert max(inside) < whisper.PAUSE_S, "no pause inside the word"
     assert vad.quiet_s >= 1.0, "and the speech is over once it stops"
@@ -65,18 +71,11 @@ def test_a_weak_sound_inside_speech_well_above_the_noise_does_not_end_it() -> No
 def test_how_long_speech_was_said_counts_its_pauses_and_weak_sounds() -> None:
     # in noise a word's weak sounds are not loud: the loud seconds fall short of its length,
     # and a sentence Whisper hears as "How far?" must not pass for a two-word command
-    rng = np.random.default_rng(2)
-    t = np.arange(int(0.3 * RATE)) / RATE
-    tone = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)) * 8000
-    signal = rng.normal(0, 300, RATE * 3)
-    signal[RATE:RATE + tone.size] += tone
-    signal[RATE + int(0.5 * RATE):RATE + int(0.5 * RATE) + tone.size] += tone  # 0.2 s gap
+    said = np.concatenate([vowel(0.3, 8000), np.zeros(int(0.2 * RATE)), vowel(0.3, 8000)])
+    signal = np.random.default_rng(2).normal(0, 300, RATE * 3)
+    signal[RATE:RATE + said.size] += said
     vad = VoiceActivity()
-    lengths = []
-    for chunk in chunks(signal.astype(np.int16)):
-        vad.feed(chunk)
-        lengths.append((vad.length_s, vad.loud_s))
-    length, loud = lengths[int(1.9 / 0.05)]
+    _, length, loud = track(vad, signal)[int(1.9 / 0.05)]
     assert length == pytest.approx(0.8, abs=0.1) and loud == pytest.approx(0.6, abs=0.1)
     vad.end()
     assert vad.length_s == 0.0
@@ -87,8 +86,7 @@ def test_speech_ends_amid_other_voices_that_dip_to_silence() -> None:
     rng = np.random.default_rng(3)
     words = np.repeat(rng.random(80) < 0.7, int(0.1 * RATE)).astype(np.float64)
     background = rng.normal(0, 1, words.size) * (400 * words + 10)
-    t = np.arange(int(0.6 * RATE)) / RATE
-    voiced = (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 660 * t)) * 8000
+    voiced = vowel(0.6, 8000)
     signal = background.copy()
     signal[4 * RATE:4 * RATE + voiced.size] += voiced
     vad = VoiceActivity()
