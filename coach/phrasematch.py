@@ -173,7 +173,6 @@ class PhraseMatcher:
                 len(words) > len(said_words) and words[:len(said_words)] == said_words):
             return 0.0  # too long, or the phrase and then more
         heard = "".join(words)
-
         said = phrase.replace(" ", "")
         if not heard or not len(said) / LONGER - 1 <= len(heard) <= len(said) * LONGER + 1:
             return 0.0
