@@ -82,6 +82,12 @@ def unstammered(words: list[str]) -> list[str]:
     return [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
 
 
+def content(words: list[str]) -> list[str]:
+    """The words that count in comparing a text with a phrase: a stammered word once, and
+    no articles."""
+    return [w for w in unstammered(words) if w not in ARTICLES]
+
+
 def collapse(words: list[str], truncated: bool = False) -> list[str]:
     """The unit a repeated utterance is made of: "stop stop stop" is "stop", and so is
     "stop stop st" when the text was cut off at the token limit."""
@@ -167,7 +173,7 @@ class PhraseMatcher:
         more (articles aside), the phrase and then more, or much longer or shorter, counts
         for nothing: "What did you say to the pl" is not like "what did you say", nor "Backward
         walk" like "start backward walk"."""
-        words = [w for w in unstammered(self.unit(text, truncated)) if w not in ARTICLES]
+        words = content(self.unit(text, truncated))
         said_words = phrase.split()
         if len(words) > len(said_words) + 1 or (
                 len(words) > len(said_words) and words[:len(said_words)] == said_words):
@@ -187,9 +193,7 @@ class PhraseMatcher:
         more beyond the phrase's: "He walks to work every day" says more than "keep going";
         "Start all the way" does not say more than "start hallway", nor "How many steps? No
         minutes," (a repeat gone wrong) than "how many steps"."""
-        first = next(iter(self.sentences(text)), [])
-        words = [w for w in unstammered(first) if w not in ARTICLES]
-        return len(words) > len(phrase.split()) + 1
+        return len(content(next(iter(self.sentences(text)), []))) > len(phrase.split()) + 1
 
     def unit(self, text: str, truncated: bool = False) -> list[str]:
         """The words of what was said once, where the text repeats it (primed with the

@@ -52,7 +52,7 @@ from .listen import RATE, Recognition, VoiceActivity
 from .paths import remembered_sha256
 from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
-from .whisper_score import ANSWERS, URGENT, PhraseScorer, Scoring, judge
+from .whisper_score import ANSWERS, URGENT, PhraseScorer, Scoring, Verdict, judge
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ class WhisperRecognizer:
         """Stream time at which the last transcription is done."""
         self._recent: list[np.ndarray] = []
         self._audio: list[np.ndarray] | None = None
-        self._ahead: tuple[Scoring, float] | None = None
+        self._ahead: tuple[Scoring, Verdict | None, float] | None = None
         self._pause_handled = False
         self._held: Recognition | None = None
         """An utterance that waits, as it would be decided if nothing follows: the start of a
@@ -283,20 +283,21 @@ class WhisperRecognizer:
             return self._release()
         return self._decide(final=True)
 
-    def _run(self) -> tuple[Scoring, float]:
-        """Score the utterance so far; return it with the stream time it is ready at."""
+    def _run(self) -> tuple[Scoring, Verdict | None, float]:
+        """Score and judge the utterance so far; return that with the stream time it is
+        ready at."""
         assert self._audio is not None
         scoring = self.score(np.concatenate(self._audio), plain=False)
         verdict = judge(scoring, self.matcher, speech_s=self._speech_s())
         if verdict is not None and verdict.confidence >= min(self.min_confidence,
                                                              self.urgent_confidence):
             scoring = self.score.with_plain(scoring)  # it can only lower the confidence
+            verdict = judge(scoring, self.matcher, speech_s=self._speech_s())
         self.busy_until = max(self.t, self.busy_until) + scoring.compute_s
-        return scoring, self.busy_until
+        return scoring, verdict, self.busy_until
 
     def _decide(self, final: bool = False) -> list[Recognition]:
-        scoring, ready = self._ahead or self._run()
-        verdict = judge(scoring, self.matcher, speech_s=self._speech_s())
+        scoring, verdict, ready = self._ahead or self._run()
         text = scoring.text
         floor = self.min_confidence
         if verdict is not None and verdict.command in URGENT:
