@@ -119,6 +119,8 @@ class PhraseMatcher:
         self.numbers = {str(i): word for i, word in enumerate(pack.numbers)}
         every = [*self.table, *self.aliases]
         self.prefixes = {" ".join(p.split()[:i]) for p in every for i in range(1, len(p.split()))}
+        self.most_words = max(len(p.split()) for p in every)
+        """Words in the longest phrase, articles included."""
 
     def words(self, text: str) -> list[str]:
         """Normalised words, digits spelled as the pack's number words, Whisper's spellings
@@ -194,6 +196,14 @@ class PhraseMatcher:
         "Start all the way" does not say more than "start hallway", nor "How many steps? No
         minutes," (a repeat gone wrong) than "how many steps"."""
         return len(content(next(iter(self.sentences(text)), []))) > len(phrase.split()) + 1
+
+    def past_any(self, text: str, truncated: bool = False) -> bool:
+        """Whether the text, a repeated phrase once and fillers at its ends aside, has two
+        words or more beyond the longest phrase's, so that no phrase can be read in it nor
+        look like it, however the sentence goes on: "I was thinking we could go to" is past
+        any of the pack's; "Stop. Stop. Stop. Stop" and "Okay, what did you say?" are not."""
+        words = content(strip_fillers(self.unit(text, truncated)))
+        return len(words) > self.most_words + 1
 
     def unit(self, text: str, truncated: bool = False) -> list[str]:
         """The words of what was said once, where the text repeats it (primed with the

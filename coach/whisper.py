@@ -52,7 +52,7 @@ from .listen import RATE, Recognition, VoiceActivity
 from .paths import remembered_sha256
 from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
-from .whisper_score import ANSWERS, URGENT, PhraseScorer, Scoring, Verdict, judge
+from .whisper_score import ANSWERS, URGENT, PhraseScorer, Scoring, Verdict, judge, longest_s
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -210,6 +210,9 @@ class WhisperRecognizer:
         self.score = PhraseScorer(model or load_model(model_path, threads=threads),
                                   self.matcher.table)
         self.vad = VoiceActivity()
+        self.longest_s = max(longest_s(phrase) for phrase in self.matcher.table)
+        """The longest any phrase may take to say: speech that goes on longer is no phrase's
+        to score (a phrase said again and again can still be read in its text)."""
         self.score(np.zeros(RATE // 2, np.int16))  # the first call is slow: not live
         self.reset()
 
@@ -222,6 +225,10 @@ class WhisperRecognizer:
         self._recent: list[np.ndarray] = []
         self._audio: list[np.ndarray] | None = None
         self._ahead: tuple[Scoring, Verdict | None, float] | None = None
+        self._settled = False
+        """What was transcribed ahead already says more than any phrase: however the speech
+        goes on, it is no command, and it is not transcribed again (talk nearby would keep the
+        recogniser busy for longer than it lasts)."""
         self._pause_handled = False
         self._held: Recognition | None = None
         """An utterance that waits, as it would be decided if nothing follows: the start of a
@@ -258,7 +265,9 @@ class WhisperRecognizer:
         self._audio.append(chunk)
         quiet = self.vad.quiet_s
         if quiet == 0.0:  # speech goes on: anything transcribed ahead is stale
-            self._ahead, self._pause_handled = None, False
+            self._pause_handled = False
+            if not self._settled:
+                self._ahead = None
             if self._speech_s() > MAX_SPEECH_S:
                 self._held = Recognition(None, LONG, 0.0, 0.0)
             elif self._held is not None and self._held.text != LONG:
@@ -268,8 +277,9 @@ class WhisperRecognizer:
             if quiet >= self._hold_s(self._held):
                 return self._release()
             return []
-        if quiet >= EARLY_S and self._ahead is None and not self._pause_handled:
-            self._ahead = self._run()
+        if (quiet >= EARLY_S and self._ahead is None and not self._pause_handled
+                and self._speech_s() <= self.longest_s):
+            self._ahead = self._run()  # ahead of the pause, to be ready when it comes
         if quiet >= PAUSE_S and not self._pause_handled:
             self._pause_handled = True
             return self._decide()
@@ -287,12 +297,16 @@ class WhisperRecognizer:
         """Score and judge the utterance so far; return that with the stream time it is
         ready at."""
         assert self._audio is not None
-        scoring = self.score(np.concatenate(self._audio), plain=False)
-        verdict = judge(scoring, self.matcher, speech_s=self._speech_s())
-        if verdict is not None and verdict.confidence >= min(self.min_confidence,
-                                                             self.urgent_confidence):
+        speech_s = self._speech_s()
+        scoring = self.score(np.concatenate(self._audio), plain=False,
+                             in_full=speech_s <= self.longest_s)
+        verdict = judge(scoring, self.matcher, speech_s=speech_s)
+        floor = min(self.min_confidence, self.urgent_confidence)
+        if verdict is not None and verdict.confidence >= floor:
             scoring = self.score.with_plain(scoring)  # it can only lower the confidence
-            verdict = judge(scoring, self.matcher, speech_s=self._speech_s())
+            verdict = judge(scoring, self.matcher, speech_s=speech_s)
+        self._settled = (verdict is None or verdict.confidence < floor) and (
+            self.matcher.past_any(scoring.text, scoring.truncated))
         self.busy_until = max(self.t, self.busy_until) + scoring.compute_s
         return scoring, verdict, self.busy_until
 
@@ -336,6 +350,6 @@ class WhisperRecognizer:
         assert self._audio is not None
         self._last = (self._audio, self._speech_s(), self.t - self.vad.quiet_s)
         self._audio, self._ahead, self._held, self._pause_handled = None, None, None, False
-        self._carried_s = 0.0
+        self._carried_s, self._settled = 0.0, False
         self.vad.end()
         return [recognition] if recognition is not None else []

@@ -109,8 +109,11 @@ class PhraseScorer:
         self.prompt = [tok.sot_prev, *tok.encode(" " + prompt_text(self.phrases)), *self.plain]
         self.ends = [tok.encode(e)[0] for e in self.ENDS] + [tok.eot]
 
-    def __call__(self, samples: np.ndarray, *, plain: bool = True) -> Scoring:
-        """Score int16 samples (one utterance); ``plain``: with the unprimed check too."""
+    def __call__(self, samples: np.ndarray, *, plain: bool = True,
+                 in_full: bool = True) -> Scoring:
+        """Score int16 samples (one utterance); ``plain``: with the unprimed check too;
+        ``in_full``: score in full the phrases the text leaves (not needed for speech longer
+        than any phrase takes to say, where no phrase's score counts)."""
         import ctranslate2
 
         started = time.perf_counter()
@@ -138,8 +141,9 @@ class PhraseScorer:
         # those that follow the text longest first, then by their bound
         pending.sort(key=lambda p: (-_shared(self.phrases[p[0]], ids), -p[1]))
         best = max((s.logprob for s in scores), default=-np.inf)
-        scores += self._complete(encoded, [phrase for phrase, bound in pending
-                                           if bound > best][:self.complete])
+        if in_full:
+            scores += self._complete(encoded, [phrase for phrase, bound in pending
+                                               if bound > best][:self.complete])
         scores.sort(key=lambda s: -s.logprob)
         scoring = Scoring(self.tokenizer.decode(ids).strip(), len(ids) >= self.max_tokens,
                           float(free.scores[0]), float(free.no_speech_prob), tuple(scores),

@@ -136,6 +136,18 @@ def test_resemblance_is_how_much_a_text_looks_like_a_phrase(matcher: PhraseMatch
     assert low <= matcher.resemblance(text, phrase, truncated=True) <= high
 
 
+@pytest.mark.parametrize(("text", "past"), [
+    ("I was thinking we could go to", True),
+    ("What can I say? She will always be", True),
+    ("Stop. Stop. Stop. Stop", False),  # a phrase said again and again
+    ("Okay, what did you say, please?", False),  # fillers aside, the longest phrase
+    ("Begin the elliptical trainer. Begin the", False),
+    ("I think we could", False),  # as yet no more words than a phrase and one
+])
+def test_a_text_can_be_past_any_phrase(matcher: PhraseMatcher, text: str, past: bool) -> None:
+    assert matcher.past_any(text, truncated=True) is past
+
+
 def test_a_text_missing_a_word_of_the_phrase_is_not_like_it(matcher: PhraseMatcher) -> None:
     assert matcher.resemblance("Backward walk.", "start backward walk") == 0.0
     assert matcher.resemblance("Begin begin the hill.", "begin hill") == 1.0

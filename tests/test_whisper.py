@@ -231,6 +231,34 @@ def test_a_command_after_talk_and_a_silence_is_heard(recognizer: WhisperRecogniz
     assert after[0.3] == [], "speech that goes on after a short pause is heard with the talk"
 
 
+def test_talk_that_goes_on_is_not_transcribed_at_every_breath(
+        recognizer: WhisperRecognizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # talk that has been going on (no silence before it to learn the background from) dips
+    # to quiet between many of its words, and each dip used to have all of it transcribed
+    # again: 16 times for this sentence, about as long as it took to say, so that on a slower
+    # machine a stop said after talk nearby would be heard seconds late
+    talk = trimmed(spoken("I was thinking we could go to the market later and buy some "
+                          "apples and pears for the weekend, what do you think about that?"))
+    scorer = type(recognizer.score)
+    score = scorer.__call__
+    sizes = []
+
+    def counted(self: whisper.PhraseScorer, samples: np.ndarray, **kw: bool) -> object:
+        sizes.append(len(samples))
+        return score(self, samples, **kw)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(scorer, "__call__", counted)
+        result = recognize_samples(recognizer, talk)
+    assert not any(u.heard is not None for u in result.utterances), result.utterances
+    assert 1 <= len(sizes) <= 5, f"transcribed {len(sizes)} times"
+    stop = trimmed(spoken("stop"))
+    audio = np.concatenate([talk, np.zeros(int(0.7 * RATE), np.int16), stop])
+    found = [u for u in recognize_samples(recognizer, audio).utterances if u.heard is not None]
+    assert [u.command for u in found] == ["stop"]
+    assert found[0].decided_at_s - len(audio) / RATE < 1.0, "heard at once, not seconds late"
+
+
 LINES = own_lines(VoicePack.load(ROOT / "voices" / "en"))
 
 
