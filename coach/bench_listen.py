@@ -97,9 +97,50 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
             "median": round(float(np.median(latency)) * 1000, 1) if latency else None,
             "p95": round(float(np.percentile(latency, 95)) * 1000, 1) if latency else None},
         "real_time_factor": round(compute_s / audio_s, 4) if audio_s else None,
+        "talk": talk_stream(recognizer, clips, act),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "model_load_s": round(load_s, 3),
         "examples": {"wrong": wrong[:10], "stop": stop_confusions[:10]},
+    }
+
+
+TALK_GAPS_S = (0.2, 0.4, 0.7, 1.0)
+"""Pauses between the sentences of the talk stream, in turn: some go on from the sentence
+before (a clause), some stand alone."""
+
+
+def _speech(clip: Clip) -> np.ndarray:
+    samples = read_audio(clip.path)
+    return samples[int(clip.speech_start_s * RATE):int(clip.speech_end_s * RATE)]
+
+
+def talk_stream(recognizer: Recognizer, clips: Sequence[Clip], act: float = ACT
+                ) -> dict[str, Any] | None:
+    """The clean everyday sentences (each text once) said one after another, as by people
+    talking nearby or a television, then "stop" after a second's silence: how much compute a
+    second of talk costs, what in it was acted on, and how soon after it the stop was heard.
+    None if the clips have no clean everyday sentence or no clean stop."""
+    texts = {c.text: c for c in clips if c.kind == "everyday" and c.snr_db is None}
+    stop = next((c for c in clips if c.expected == "stop" and c.snr_db is None), None)
+    if not texts or stop is None:
+        return None
+    parts = []
+    for n, clip in enumerate(texts.values()):
+        parts += [_speech(clip), np.zeros(int(TALK_GAPS_S[n % len(TALK_GAPS_S)] * RATE),
+                                          np.int16)]
+    talk = np.concatenate([*parts[:-1], np.zeros(RATE, np.int16)])
+    audio = np.concatenate([talk, _speech(stop)])
+    result = recognize_samples(recognizer, audio)
+    acted = [u for u in result.utterances if acts(u, act)]
+    heard = next((u for u in reversed(acted) if u.command == "stop"
+                  and u.decided_at_s > len(talk) / RATE), None)
+    return {
+        "sentences": len(texts),
+        "seconds": round(len(talk) / RATE, 1),
+        "real_time_factor": round(result.process_s / (len(audio) / RATE), 4),
+        "acted_on": [u.text for u in acted if u is not heard],
+        "stop_heard_after_ms": None if heard is None else round(
+            (heard.decided_at_s - len(audio) / RATE) * 1000, 1),
     }
 
 

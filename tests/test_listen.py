@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import run_coach
 
-from coach.bench_listen import bench_listen
+from coach.bench_listen import bench_listen, talk_stream
 from coach.corpus import Clip
 from coach.events import Command, Heard
 from coach.listen import (
@@ -184,3 +184,17 @@ def test_bench_counts_right_wrong_false_accepts_and_stop_confusions(tmp_path: Pa
     assert result["wrong_commands"] == 0
     assert result["latency_after_speech_ms"]["p95"] is not None
     assert 200 <= result["latency_after_speech_ms"]["median"] <= 400
+
+
+def test_the_talk_stream_counts_what_talk_set_off_and_how_soon_stop_is_heard(
+        tmp_path: Path) -> None:
+    clips = [clip(tmp_path, "chat", None), clip(tmp_path, "chat2", None),
+             clip(tmp_path, "stop1", "stop")]
+    quiet = talk_stream(ScriptedRecognizer([None, stop()]), clips)
+    assert quiet is not None and quiet["sentences"] == 2 and quiet["acted_on"] == []
+    assert 0 < quiet["stop_heard_after_ms"] < 1000
+    assert quiet["seconds"] == 0.5 + 0.2 + 0.5 + 1.0
+    fooled = talk_stream(ScriptedRecognizer([stop(), None]), clips)
+    assert fooled is not None
+    assert fooled["acted_on"] == ["stop"] and fooled["stop_heard_after_ms"] is None
+    assert talk_stream(ScriptedRecognizer([]), clips[:2]) is None, "no stop to end it with"
