@@ -98,6 +98,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
             "p95": round(float(np.percentile(latency, 95)) * 1000, 1) if latency else None},
         "real_time_factor": round(compute_s / audio_s, 4) if audio_s else None,
         "talk": talk_stream(recognizer, clips, act),
+        "over_talk": over_talk(recognizer, clips, act),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "model_load_s": round(load_s, 3),
         "examples": {"wrong": wrong[:10], "stop": stop_confusions[:10]},
@@ -141,6 +142,50 @@ def talk_stream(recognizer: Recognizer, clips: Sequence[Clip], act: float = ACT
         "acted_on": [u.text for u in acted if u is not heard],
         "stop_heard_after_ms": None if heard is None else round(
             (heard.decided_at_s - len(audio) / RATE) * 1000, 1),
+    }
+
+
+OVER_TALK_SNR_DB = (20.0, 30.0)
+"""How much louder than the talk the commands said over it are."""
+OVER_TALK_LEAD_S = (3.0, 8.0)
+"""How long the talk has gone on when the command is said, in turn."""
+
+
+def over_talk(recognizer: Recognizer, clips: Sequence[Clip], act: float = ACT,
+              limit: int = 30) -> dict[str, Any] | None:
+    """Commands said over talk that has been going on since before the recogniser started
+    (a television, four voices at once, from the clean everyday sentences): of each text of
+    the clean commands (up to ``limit``), how many were acted on, per level, and how many
+    times something else was (set off by the talk, or the command misheard). None without
+    clean commands and everyday sentences."""
+    from .corpus_render import babble, rms
+
+    talkers = list({c.text: _speech(c).astype(np.float64) for c in clips
+                    if c.kind == "everyday" and c.snr_db is None}.values())[:4]
+    said = list({c.text: c for c in clips
+                 if c.expected is not None and c.snr_db is None}.values())[:limit]
+    if not talkers or not said:
+        return None
+    right: dict[str, int] = defaultdict(int)
+    wrong = 0
+    for n, clip in enumerate(said):
+        speech = _speech(clip).astype(np.float64)
+        lead = int(OVER_TALK_LEAD_S[n % len(OVER_TALK_LEAD_S)] * RATE)
+        for snr in OVER_TALK_SNR_DB:
+            talk = babble(talkers, lead + speech.size, np.random.default_rng(n))
+            signal = talk * rms(speech) / (rms(talk) * 10 ** (snr / 20))
+            signal[lead:] += speech
+            result = recognize_samples(
+                recognizer, np.clip(np.round(signal), -32768, 32767).astype(np.int16))
+            acted = [u for u in result.utterances if acts(u, act)]
+            heard = next((u for u in acted if u.command == clip.expected
+                          and u.decided_at_s > lead / RATE), None)
+            right[f"{snr:g} dB"] += heard is not None
+            wrong += len([u for u in acted if u is not heard])
+    return {
+        "commands": len(said),
+        "accuracy_pct": {k: _pct(v, len(said)) for k, v in sorted(right.items())},
+        "acted_wrongly": wrong,
     }
 
 

@@ -169,13 +169,20 @@ class VoiceActivity:
     in two where clean they were not 108 times in 178 ("He walks | to work every day", and
     "He walks" heard as "Keep going"), commands 40 in 134; with it 56 and 12, and the end of
     speech is found as soon (p95 0.5 s after it in noise).
+
+    Talk that has been going on since before the detector could learn it (a television on
+    when the coach starts) is taken for speech that never pauses. A voice much louder than
+    anything in the utterance so far (``louder`` times its peak, after ``over_s``) starts a
+    new one, with the talk as its background: someone near the microphone speaking up over
+    the television is heard on their own, and is over when they fall back to it.
     """
 
     def __init__(self, *, on: float = 2.5, off: float = 2.0, min_speech_s: float = 0.1,
                  window_s: float = 3.0, band: tuple[float, float] = (250.0, 3500.0),
                  min_level: float = 30.0, drop_db: float = 12.0, noisy: float = 60.0,
-                 percentile: float = 30.0) -> None:
+                 percentile: float = 30.0, louder: float = 3.0, over_s: float = 0.5) -> None:
         self.on, self.off, self.min_speech_s = on, off, min_speech_s
+        self.louder, self.over_s = louder, over_s
         self.drop = 10 ** (-drop_db / 20)
         self.noisy = noisy
         self.window = window_s
@@ -202,6 +209,9 @@ class VoiceActivity:
         """Loudest level of the utterance."""
         self.background = self.min_level
         """The background level the utterance rose from."""
+        self.restarted = False
+        """The last chunk began a new utterance over the one going on: a voice much louder
+        than anything in it (someone near the microphone speaking over the television)."""
 
     def level(self, chunk: np.ndarray) -> float:
         """RMS of the chunk within the speech band."""
@@ -221,6 +231,13 @@ class VoiceActivity:
         level = self.level(chunk)
         self.levels.append(level)
         del self.levels[:-max(1, round(self.window / seconds))]
+        self.restarted = False
+        if self.speaking and self.length_s >= self.over_s and level > self.peak * self.louder:
+            # what went on so far, however long, is the background of this voice
+            self.restarted, self.background, self.peak = True, self.peak, level
+            self.loud_s = self.length_s = seconds
+            self.quiet_s = 0.0
+            return True
         if self.speaking:
             self.peak = max(self.peak, level)
             quietest = max(self.min_level, min(self.levels))

@@ -233,10 +233,13 @@ class WhisperRecognizer:
         self._held: Recognition | None = None
         """An utterance that waits, as it would be decided if nothing follows: the start of a
         phrase ("start", "how"), an answer (yes, no), or long speech."""
-        self._last: tuple[list[np.ndarray], float, float] | None = None
+        self._last: tuple[list[np.ndarray], float, float, float] | None = None
         """The utterance last decided, while speech may still go on from it: its audio and
-        everything since, how long it was said (with what it went on from), and the stream
-        time its speech ended."""
+        everything since, how long it was said (with what it went on from), the stream time
+        its speech ended, and its loudest level."""
+        self._joined: tuple[int, float] | None = None
+        """Where the current utterance's own audio starts in what it goes on from, and the
+        loudest level of that."""
         self._carried_s = 0.0
         """How long the utterances the current one goes on from were said, with the pauses
         between them and it."""
@@ -257,12 +260,18 @@ class WhisperRecognizer:
             if speaking:
                 self._audio, self._recent = self._recent, []
                 if self._last is not None:  # a continuation: heard with what came before
-                    before, spoken_s, ended = self._last
+                    before, spoken_s, ended, peak = self._last
+                    self._joined = (len(before) - len(self._audio), peak)
                     self._audio = before
                     self._carried_s = spoken_s + self.t - self.vad.length_s - ended
                     self._last = None
             return []
         self._audio.append(chunk)
+        if self.vad.restarted:  # someone speaks up over the talk: heard on their own
+            return self._alone([np.concatenate(self._audio)[-(round(PREROLL_S * RATE)
+                                                             + len(chunk)):]])
+        if self._joined is not None and self.vad.peak > self._joined[1] * self.vad.louder:
+            return self._alone(self._audio[self._joined[0]:])  # not more of the same talk
         quiet = self.vad.quiet_s
         if quiet == 0.0:  # speech goes on: anything transcribed ahead is stale
             self._pause_handled = False
@@ -283,6 +292,14 @@ class WhisperRecognizer:
         if quiet >= PAUSE_S and not self._pause_handled:
             self._pause_handled = True
             return self._decide()
+        return []
+
+    def _alone(self, audio: list[np.ndarray]) -> list[Recognition]:
+        """Go on with only this audio: a voice much louder than the talk it was heard with
+        (someone near the microphone speaking over a television) is heard on its own."""
+        self._audio, self._ahead, self._held, self._joined = audio, None, None, None
+        self._settled = self._pause_handled = False
+        self._carried_s = 0.0
         return []
 
     def finish(self) -> list[Recognition]:
@@ -348,8 +365,8 @@ class WhisperRecognizer:
 
     def _close(self, recognition: Recognition | None) -> list[Recognition]:
         assert self._audio is not None
-        self._last = (self._audio, self._speech_s(), self.t - self.vad.quiet_s)
+        self._last = (self._audio, self._speech_s(), self.t - self.vad.quiet_s, self.vad.peak)
         self._audio, self._ahead, self._held, self._pause_handled = None, None, None, False
-        self._carried_s, self._settled = 0.0, False
+        self._carried_s, self._settled, self._joined = 0.0, False, None
         self.vad.end()
         return [recognition] if recognition is not None else []

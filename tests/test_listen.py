@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import run_coach
 
-from coach.bench_listen import bench_listen, talk_stream
+from coach.bench_listen import bench_listen, over_talk, talk_stream
 from coach.corpus import Clip
 from coach.events import Command, Heard
 from coach.listen import (
@@ -198,3 +198,17 @@ def test_the_talk_stream_counts_what_talk_set_off_and_how_soon_stop_is_heard(
     assert fooled is not None
     assert fooled["acted_on"] == ["stop"] and fooled["stop_heard_after_ms"] is None
     assert talk_stream(ScriptedRecognizer([]), clips[:2]) is None, "no stop to end it with"
+
+
+def test_commands_over_talk_count_what_was_heard_after_the_talk_began(tmp_path: Path) -> None:
+    clips = [clip(tmp_path, "chat", None), clip(tmp_path, "stop1", "stop")]
+    deaf = over_talk(ScriptedRecognizer([]), clips)
+    assert deaf == {"commands": 1, "accuracy_pct": {"20 dB": 0.0, "30 dB": 0.0},
+                    "acted_wrongly": 0}
+    heard = over_talk(ScriptedRecognizer([stop()] * 200), clips)
+    assert heard is not None and heard["accuracy_pct"] == {"20 dB": 100.0, "30 dB": 100.0}
+    helped = Recognition(Heard(Command.HELP, None, 0.95, "help"), "help", 0.95, 0)
+    misheard = over_talk(ScriptedRecognizer([helped] * 200), clips)
+    assert misheard is not None and misheard["accuracy_pct"]["20 dB"] == 0.0
+    assert misheard["acted_wrongly"] >= 2, "help acted on, at each level"
+    assert over_talk(ScriptedRecognizer([]), clips[1:]) is None, "no talk to say it over"
