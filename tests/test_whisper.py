@@ -110,7 +110,6 @@ def test_a_voice_much_louder_than_the_talk_going_on_is_heard_on_its_own() -> Non
         vad.feed(chunk)
         restarted.append(vad.restarted)
         quiet.append(vad.quiet_s)
-    assert vad.speaking or max(quiet) > 0, "the talk was taken for speech"
     assert [i * 0.05 for i, r in enumerate(restarted) if r] == [pytest.approx(3.0, abs=0.06)]
     after = quiet[int(3.5 / 0.05):int(4.0 / 0.05)]
     assert max(after) >= whisper.PAUSE_S, "over within half a second of the voice stopping"
@@ -290,7 +289,7 @@ def test_a_command_said_over_talk_nearby_is_heard(recognizer: WhisperRecognizer,
     result = recognize_samples(recognizer, np.clip(talk, -32768, 32767).astype(np.int16))
     found = [u for u in result.utterances if acts(u)]
     assert [u.command for u in found] == [command], result.utterances
-    assert found[0].decided_at_s > (at + said.size) / RATE, "heard on its own, as said"
+    assert found[0].decided_at_s > (at + said.size) / RATE, "decided from what was said"
 
 
 LINES = own_lines(VoicePack.load(ROOT / "voices" / "en"))
