@@ -115,18 +115,23 @@ def _speech(clip: Clip) -> np.ndarray:
     return samples[int(clip.speech_start_s * RATE):int(clip.speech_end_s * RATE)]
 
 
+def _clean(clips: Sequence[Clip], wanted: Callable[[Clip], bool]) -> list[Clip]:
+    """The clean clips wanted, one of each text (the last), in the order of the texts."""
+    return list({c.text: c for c in clips if c.snr_db is None and wanted(c)}.values())
+
+
 def talk_stream(recognizer: Recognizer, clips: Sequence[Clip], act: float = ACT
                 ) -> dict[str, Any] | None:
     """The clean everyday sentences (each text once) said one after another, as by people
     talking nearby or a television, then "stop" after a second's silence: how much compute a
     second of talk costs, what in it was acted on, and how soon after it the stop was heard.
     None if the clips have no clean everyday sentence or no clean stop."""
-    texts = {c.text: c for c in clips if c.kind == "everyday" and c.snr_db is None}
+    texts = _clean(clips, lambda c: c.kind == "everyday")
     stop = next((c for c in clips if c.expected == "stop" and c.snr_db is None), None)
     if not texts or stop is None:
         return None
     parts = []
-    for n, clip in enumerate(texts.values()):
+    for n, clip in enumerate(texts):
         parts += [_speech(clip), np.zeros(int(TALK_GAPS_S[n % len(TALK_GAPS_S)] * RATE),
                                           np.int16)]
     talk = np.concatenate([*parts[:-1], np.zeros(RATE, np.int16)])
@@ -160,10 +165,9 @@ def over_talk(recognizer: Recognizer, clips: Sequence[Clip], act: float = ACT,
     clean commands and everyday sentences."""
     from .corpus_render import babble, rms
 
-    talkers = list({c.text: _speech(c).astype(np.float64) for c in clips
-                    if c.kind == "everyday" and c.snr_db is None}.values())[:4]
-    said = list({c.text: c for c in clips
-                 if c.expected is not None and c.snr_db is None}.values())[:limit]
+    talkers = [_speech(c).astype(np.float64)
+               for c in _clean(clips, lambda c: c.kind == "everyday")[:4]]
+    said = _clean(clips, lambda c: c.expected is not None)[:limit]
     if not talkers or not said:
         return None
     right: dict[str, int] = defaultdict(int)
