@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ import numpy as np
 
 from .errors import CoachError
 from .events import Heard
-from .listen import RATE, Recognition, VoiceActivity
+from .listen import RATE, Recognition, VoiceActivity, voiced_s
 from .paths import remembered_sha256
 from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
@@ -192,6 +193,16 @@ commas (espeak-ng for up to 0.55 s), and the words after a comma are not a comma
 own ("You can say pause, slower, faster"; "Sorry, was that start hallway?")."""
 
 
+MIN_VOICED_S = 0.04
+"""Voiced sound (:func:`~coach.listen.voiced_s`) an utterance needs to be transcribed at all.
+Primed with the phrases, tiny.en writes "Stop." for a cough, a breath, a door, a beep or a
+burst of noise (26 of 120 such sounds, synthetic, acted on as a stop or a no), and their
+no-speech probability overlaps that of commands in noise; none of them has 0.04 s voiced,
+and the dev corpus's commands have 0.07 s or more (espeak's short "stop" the least: its
+pitch falls fast; a person's vowel is voiced for longer). Whispered speech is not voiced, so
+it is not heard either."""
+
+
 class WhisperRecognizer:
     """The Whisper tiny.en engine: the pack's phrases heard in free speech, offline."""
 
@@ -315,8 +326,12 @@ class WhisperRecognizer:
         ready at."""
         assert self._audio is not None
         speech_s = self._speech_s()
-        scoring = self.score(np.concatenate(self._audio), plain=False,
-                             in_full=speech_s <= self.longest_s)
+        audio = np.concatenate(self._audio)
+        started = time.perf_counter()
+        if voiced_s(audio, MIN_VOICED_S) < MIN_VOICED_S:  # a cough, a knock, a beep
+            return (Scoring("", False, 0.0, 1.0, (), 0.0), None,
+                    max(self.t, self.busy_until) + time.perf_counter() - started)
+        scoring = self.score(audio, plain=False, in_full=speech_s <= self.longest_s)
         verdict = judge(scoring, self.matcher, speech_s=speech_s)
         floor = min(self.min_confidence, self.urgent_confidence)
         if verdict is not None and verdict.confidence >= floor:

@@ -21,6 +21,7 @@ from coach.listen import (
     Recognition,
     read_audio,
     recognize_samples,
+    voiced_s,
 )
 from coach.recognize import recognize_files
 from coach.wav import AudioFileError
@@ -101,6 +102,50 @@ def test_endpointer_finds_speech_in_noise() -> None:
     assert [e for e, _ in edges] == ["start", "end"]
     start, end = edges[0][1], edges[1][1]
     assert 1.0 < start <= 1.25 and 1.5 < end <= 1.85
+
+
+def band_noise(rng: np.random.Generator, seconds: float, low: float, high: float) -> np.ndarray:
+    """Noise between two frequencies, at unit RMS."""
+    n = int(seconds * RATE)
+    spectrum = np.fft.rfft(rng.normal(0, 1, n))
+    freqs = np.fft.rfftfreq(n, 1 / RATE)
+    spectrum[(freqs < low) | (freqs > high)] = 0
+    noise = np.fft.irfft(spectrum, n)
+    return noise / noise.std()
+
+
+def vowel(seconds: float, pitch: float) -> np.ndarray:
+    """A voice's buzz at ``pitch`` (glottal pulses) through two resonances, as a vowel."""
+    pulses = np.zeros(int(seconds * RATE))
+    pulses[::round(RATE / pitch)] = 1.0
+    t = np.arange(int(0.02 * RATE)) / RATE
+    tract = sum(np.exp(-t * 300) * np.sin(2 * np.pi * f * t) for f in (700.0, 1200.0))
+    sound = np.convolve(pulses, tract)[:len(pulses)]
+    return (sound / np.abs(sound).max() * 8000).astype(np.int16)
+
+
+@pytest.mark.parametrize("pitch", [80.0, 120.0, 220.0, 350.0])
+def test_a_vowel_is_voiced_at_any_pitch_of_a_speaking_voice(pitch: float) -> None:
+    assert voiced_s(vowel(0.3, pitch)) == pytest.approx(0.3, abs=0.06)
+    assert voiced_s(vowel(2.0, pitch), enough_s=0.04) < 1.0, "counting stops when enough"
+
+
+def test_coughs_breaths_knocks_noise_and_beeps_are_not_voiced() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.4 * RATE)) / RATE
+    decay = np.exp(-t / 0.1)
+    sounds = {
+        "cough": band_noise(rng, 0.4, 300, 3000) * decay,
+        "breath": band_noise(rng, 0.4, 500, 4000) * np.hanning(t.size),
+        "door": band_noise(rng, 0.4, 50, 1500) * decay,
+        "hiss": rng.normal(0, 1, t.size),
+        "beep": np.sin(2 * np.pi * 880 * t),
+        "whistle": np.sin(2 * np.pi * 1500 * t),
+    }
+    for name, sound in sounds.items():
+        samples = (sound / np.abs(sound).max() * 8000).astype(np.int16)
+        assert voiced_s(samples) < 0.02, name
+    assert voiced_s(np.zeros(100, np.int16)) == 0.0, "too short to look at"
 
 
 class ScriptedRecognizer:

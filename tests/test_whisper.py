@@ -309,6 +309,29 @@ def test_silence_and_noise_are_nothing(recognizer: WhisperRecognizer) -> None:
     assert not [u for u in recognize_samples(recognizer, noise).utterances if u.heard]
 
 
+def test_coughs_breaths_doors_and_beeps_are_nothing(recognizer: WhisperRecognizer) -> None:
+    # primed with the phrases, tiny.en wrote "Stop." for each of these, and it was acted on
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.5 * RATE)) / RATE
+
+    def band(low: float, high: float) -> np.ndarray:
+        spectrum = np.fft.rfft(rng.normal(0, 1, t.size))
+        freqs = np.fft.rfftfreq(t.size, 1 / RATE)
+        spectrum[(freqs < low) | (freqs > high)] = 0
+        return np.fft.irfft(spectrum, t.size)
+
+    sounds = {"cough": band(300, 3000) * np.exp(-t / 0.12),
+              "breath": band(500, 4000) * np.hanning(t.size),
+              "door": band(50, 1500) * np.exp(-t / 0.15),
+              "beep": np.sin(2 * np.pi * 880 * t) * (t < 0.3)}
+    for name, sound in sounds.items():
+        for peak in (1000, 8000):
+            audio = np.concatenate([np.zeros(RATE), sound / np.abs(sound).max() * peak,
+                                    np.zeros(RATE)]) + rng.normal(0, 3, 2 * RATE + t.size)
+            result = recognize_samples(recognizer, audio.astype(np.int16))
+            assert not [u for u in result.utterances if u.heard], (name, peak, result)
+
+
 def test_two_commands_in_one_stream_and_reset(recognizer: WhisperRecognizer) -> None:
     audio = np.concatenate([spoken("start hallway"), np.zeros(RATE, np.int16), spoken("stop")])
     result = recognize_samples(recognizer, audio)
