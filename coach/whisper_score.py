@@ -61,6 +61,32 @@ class Scoring:
     """The encoder's output, for :meth:`PhraseScorer.with_plain`."""
 
 
+QUIET_DB = -24.0
+"""An utterance whose loudest 20 ms is quieter than this (dB of full scale) is raised to it
+before Whisper hears it: its log-mel features are not normalised, and tiny.en hears a quiet
+voice worse (the dev corpus's clean commands, cut at their true edges, made 20 dB quieter:
+190 -> 178 of 200 acted on; raised to this level, 186, and 185 from 30 dB quieter). Louder
+ones are left as they are: near the edge of a decision tiny.en is swayed by a few decibels
+either way. Every utterance of the dev corpus (about -16 dB) put at exactly -16 dB changed
+13 of 700 decisions, for the better as often as for the worse, and in the benchmark a
+fragment of talk raised 3 dB was heard as "Step."."""
+MAX_GAIN_DB = 30.0
+"""The most an utterance is raised: a near-silent one is not made into a loud hiss."""
+
+
+def leveled(samples: np.ndarray) -> np.ndarray:
+    """int16 samples as float32 in [-1, 1] scale, raised if their loudest 20 ms is quieter
+    than ``QUIET_DB``."""
+    audio = samples.astype(np.float32) / 32768.0
+    size = RATE // 50
+    frames = audio[:len(audio) // size * size].reshape(-1, size)
+    if not len(frames):
+        return audio
+    loudest = float(np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)).max())
+    gain_db = min(MAX_GAIN_DB, QUIET_DB - 20 * np.log10(max(loudest, 1e-9)))
+    return audio * np.float32(10 ** (gain_db / 20)) if gain_db > 0 else audio
+
+
 def _log_softmax(logits: Any) -> np.ndarray:
     x = np.asarray(logits, dtype=np.float64).reshape(-1)
     x = x - x.max()
@@ -117,7 +143,7 @@ class PhraseScorer:
         import ctranslate2
 
         started = time.perf_counter()
-        audio = samples.astype(np.float32) / 32768.0
+        audio = leveled(samples)
         frames = round((len(audio) / RATE + self.pad_s) * 100)
         frames += frames % 2
         mel = self.features(audio, padding=frames * 160)[:, :frames]

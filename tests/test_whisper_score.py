@@ -62,6 +62,31 @@ def test_a_phrase_the_text_leaves_gives_a_bound_to_complete_later() -> None:
     assert not score([1], steps, [1, 4, DOT])[2]
 
 
+# --- the level Whisper hears -----------------------------------------------------------------
+
+
+def loudest_db(audio: np.ndarray) -> float:
+    frames = audio[:len(audio) // 320 * 320].reshape(-1, 320).astype(np.float64)
+    return float(20 * np.log10(np.sqrt((frames ** 2).mean(axis=1)).max()))
+
+
+@pytest.mark.parametrize("db", [-50.0, -40.0, -30.0, -16.0, -3.0])
+def test_a_quiet_utterance_is_raised_and_a_loud_one_left_alone(db: float) -> None:
+    t = np.arange(16000) / 16000
+    voice = np.sin(2 * np.pi * 200 * t) * (t > 0.5) * np.sqrt(2) * 10 ** (db / 20)
+    leveled = whisper_score.leveled((voice * 32768).astype(np.int16))
+    assert leveled.dtype == np.float32
+    expected = max(db, min(whisper_score.QUIET_DB, db + whisper_score.MAX_GAIN_DB))
+    assert loudest_db(leveled) == pytest.approx(expected, abs=0.3)
+
+
+def test_a_near_silence_is_raised_no_more_than_the_most_gain() -> None:
+    hiss = np.random.default_rng(0).normal(0, 3, 16000).astype(np.int16)
+    raised = loudest_db(whisper_score.leveled(hiss)) - loudest_db(hiss / 32768.0)
+    assert raised == pytest.approx(whisper_score.MAX_GAIN_DB, abs=0.01)
+    assert len(whisper_score.leveled(np.zeros(10, np.int16))) == 10
+
+
 def scoring(text: str, ranked: list[tuple[str, float, float]], *, avg_logprob: float = -0.2,
             no_speech: float = 0.01, plain_regret: float | None = None
             ) -> whisper_score.Scoring:
