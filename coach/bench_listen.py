@@ -99,6 +99,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
         "real_time_factor": round(compute_s / audio_s, 4) if audio_s else None,
         "talk": talk_stream(recognizer, clips, act),
         "over_talk": over_talk(recognizer, clips, act),
+        "not_speech": not_speech(recognizer, act),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "model_load_s": round(load_s, 3),
         "examples": {"wrong": wrong[:10], "stop": stop_confusions[:10]},
@@ -190,6 +191,25 @@ def over_talk(recognizer: Recognizer, clips: Sequence[Clip], act: float = ACT,
         "commands": len(said),
         "accuracy_pct": {k: _pct(v, len(said)) for k, v in sorted(right.items())},
         "acted_wrongly": wrong,
+    }
+
+
+def not_speech(recognizer: Recognizer, act: float = ACT) -> dict[str, Any]:
+    """Sounds that are not speech (:mod:`coach.corpus_sounds`: coughs, doors, beeps, music
+    ...): how many set off a command, and which kinds did."""
+    from .corpus_sounds import not_speech as sounds
+
+    count = 0
+    acted: dict[str, list[str]] = defaultdict(list)
+    for kind, samples in sounds():
+        count += 1
+        for u in recognize_samples(recognizer, samples).utterances:
+            if acts(u, act):
+                acted[kind].append(u.command or "")
+    return {
+        "sounds": count,
+        "acted_on": sum(len(v) for v in acted.values()),
+        "by_kind": {kind: sorted(v) for kind, v in sorted(acted.items())},
     }
 
 

@@ -308,3 +308,17 @@ def test_a_damaged_manifest_is_rebuilt_not_trusted(pack: VoicePack, copy: Path,
     rebuilt = build_corpus(pack, copy, **TINY)
     assert [c.id for c in rebuilt] == [c.id for c in clips]
     assert load_corpus(copy) == rebuilt
+
+
+def test_sounds_that_are_not_speech_are_each_kind_the_same_every_time() -> None:
+    from coach.corpus_sounds import BACKGROUNDS, LEVELS, not_speech
+
+    first, again = list(not_speech(seeds=1)), list(not_speech(seeds=1))
+    kinds = [kind for kind, _ in first]
+    assert len(first) == len(set(kinds)) * len(LEVELS) * len(BACKGROUNDS) >= 16 * 4
+    assert all(a[0] == b[0] and np.array_equal(a[1], b[1]) for a, b in zip(first, again,
+                                                                            strict=True))
+    for kind, samples in first:
+        assert samples.dtype == np.int16 and samples.size >= 2 * 16000, kind
+        assert np.abs(samples[16000:-16000]).max() >= 0.8 * min(LEVELS), kind
+

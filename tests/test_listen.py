@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import run_coach
 
-from coach.bench_listen import bench_listen, over_talk, talk_stream
+from coach.bench_listen import bench_listen, not_speech, over_talk, talk_stream
 from coach.corpus import Clip
 from coach.events import Command, Heard
 from coach.listen import (
@@ -257,3 +257,11 @@ def test_commands_over_talk_count_what_was_heard_after_the_talk_began(tmp_path: 
     assert misheard is not None and misheard["accuracy_pct"]["20 dB"] == 0.0
     assert misheard["acted_wrongly"] >= 2, "help acted on, at each level"
     assert over_talk(ScriptedRecognizer([]), clips[1:]) is None, "no talk to say it over"
+
+
+def test_sounds_that_are_not_speech_count_what_they_set_off() -> None:
+    # the first sound (a cough) ends in a stop; a question about the next one is not an act
+    asked = Recognition(Heard(Command.HELP, None, 0.55, "help"), "help", 0.55, 0)
+    result = not_speech(ScriptedRecognizer([stop(0.3), asked]))
+    assert result == {"sounds": 136, "acted_on": 1, "by_kind": {"cough": ["stop"]}}
+
