@@ -269,7 +269,6 @@ class VoiceActivity:
         self.background = self.min_level
 
 
-
 VOICE_HZ = (60.0, 400.0)
 """The pitch of a speaking voice, lowest to highest."""
 VOICED_NCCF = 0.5

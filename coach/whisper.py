@@ -196,11 +196,11 @@ own ("You can say pause, slower, faster"; "Sorry, was that start hallway?")."""
 MIN_VOICED_S = 0.04
 """Voiced sound (:func:`~coach.listen.voiced_s`) an utterance needs to be transcribed at all.
 Primed with the phrases, tiny.en writes "Stop." for a cough, a breath, a door, a beep or a
-burst of noise (26 of 120 such sounds, synthetic, acted on as a stop or a no), and their
-no-speech probability overlaps that of commands in noise; none of them has 0.04 s voiced,
-and the dev corpus's commands have 0.07 s or more (espeak's short "stop" the least: its
-pitch falls fast; a person's vowel is voiced for longer). Whispered speech is not voiced, so
-it is not heard either."""
+burst of noise (24 of the benchmark's 136 sounds that are not speech were acted on as a
+stop), and their no-speech probability overlaps that of commands in noise. None of those
+has more than 0.03 s voiced, and the dev corpus's commands have 0.07 s or more (espeak's
+short "stop" the least: its pitch falls fast; a person's vowel is voiced for longer).
+Whispered speech is not voiced, so it is not heard either."""
 
 
 class WhisperRecognizer:
@@ -329,8 +329,8 @@ class WhisperRecognizer:
         audio = np.concatenate(self._audio)
         started = time.perf_counter()
         if voiced_s(audio, MIN_VOICED_S) < MIN_VOICED_S:  # a cough, a knock, a beep
-            return (Scoring("", False, 0.0, 1.0, (), 0.0), None,
-                    max(self.t, self.busy_until) + time.perf_counter() - started)
+            self.busy_until = max(self.t, self.busy_until) + time.perf_counter() - started
+            return Scoring("", False, 0.0, 1.0, (), 0.0), None, self.busy_until
         scoring = self.score(audio, plain=False, in_full=speech_s <= self.longest_s)
         verdict = judge(scoring, self.matcher, speech_s=speech_s)
         floor = min(self.min_confidence, self.urgent_confidence)
