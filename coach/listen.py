@@ -276,6 +276,16 @@ VOICED_NCCF = 0.5
 FRAME_S, HOP_S = 0.025, 0.01
 """Frames looked at for a pitch, and how far apart they start."""
 
+MIN_VOICED_S = 0.04
+"""Voiced sound (:func:`voiced_s`) a command needs: Whisper does not transcribe an utterance
+with less, and a phrase Vosk finds in less is no command. Primed with the phrases, tiny.en
+writes "Stop." for a cough, a breath, a door, a beep or a burst of noise (24 of the
+benchmark's 136 sounds that are not speech were acted on as a stop), and their no-speech
+probability overlaps that of commands in noise. None of those has more than 0.03 s voiced,
+and the dev corpus's commands have 0.07 s or more (espeak's short "stop" the least: its
+pitch falls fast; a person's vowel is voiced for longer). Whispered speech is not voiced,
+so it is not heard either."""
+
 
 def voiced_s(samples: np.ndarray, enough_s: float = np.inf) -> float:
     """Seconds of voiced sound in int16 samples (counting stops at ``enough_s``): 25 ms

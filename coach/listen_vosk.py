@@ -18,7 +18,7 @@ import numpy as np
 from .errors import CoachError
 from .events import Heard
 from .intents import Intents
-from .listen import RATE, Endpointer, Recognition
+from .listen import MIN_VOICED_S, RATE, Endpointer, Recognition, voiced_s
 from .transitions import ACT_AT_ONCE
 from .voicepack import VoicePack, normalize
 
@@ -34,6 +34,10 @@ EARLY = ACT_AT_ONCE
 EARLY_QUIET_S = 0.1
 """Quiet after a partial "stop" before it commits: long enough that "stop by the store"
 goes on, short enough to beat the end of the utterance."""
+KEPT_S = 10.0
+"""Audio kept to check that the words of a result were voiced."""
+WORD_MARGIN_S = 0.1
+"""Audio taken beyond the ends of a result's words (Vosk's word times are approximate)."""
 _MISSING = re.compile(r"Ignoring word missing in vocabulary: '(.*)'")
 
 
@@ -132,7 +136,8 @@ class VoskRecognizer:
     A command counts only when the whole utterance is exactly one phrase, so "I'll stop by
     the store" is no stop. Utterances end by Vosk's own endpointing or by the shared
     :class:`Endpointer` (250 ms of quiet), whichever is first; a complete "stop" or "pause"
-    commits from the partial result as soon as it is followed by a short quiet.
+    commits from the partial result as soon as it is followed by a short quiet. Words with no
+    voiced sound under them (:data:`~coach.listen.MIN_VOICED_S`: a whistle) are no command.
     """
 
     engine = "vosk"
@@ -173,6 +178,9 @@ class VoskRecognizer:
         self._recognizer.SetPartialWords(True)
         vosk.SetLogLevel(-1)
         self.endpointer = Endpointer()
+        self._fed_s = 0.0
+        """Audio fed to Vosk since it was loaded: its word times count from then, even after
+        a reset."""
         self.reset()
 
     def reset(self) -> None:
@@ -182,10 +190,18 @@ class VoskRecognizer:
         self.t = 0.0
         self._committed = False
         self._heard_anything = False
+        self._kept: list[np.ndarray] = []
+        """The last ``KEPT_S`` of audio, up to now."""
+        self._origin_s = self._fed_s
+        """Where this stream starts in Vosk's word times."""
 
     def accept(self, chunk: np.ndarray) -> list[Recognition]:
         """Feed the next chunk; return the utterances decided by its end."""
         self.t += len(chunk) / RATE
+        self._fed_s += len(chunk) / RATE
+        self._kept.append(chunk)
+        while sum(len(c) for c in self._kept[1:]) >= KEPT_S * RATE:
+            self._kept.pop(0)
         edge = self.endpointer.feed(chunk)
         out: list[Recognition] = []
         if self._recognizer.AcceptWaveform(np.ascontiguousarray(chunk, np.int16).tobytes()):
@@ -227,6 +243,19 @@ class VoskRecognizer:
         confidence = min(confs) if confs else 0.0
         heard = self.intents.match(text, confidence)
         if (not isinstance(heard, Heard) or self.unknown in text.split()
-                or confidence < self.min_confidence):
+                or confidence < self.min_confidence or not self._voiced(words)):
             return Recognition(None, text, confidence, round(self.t, 3))
         return Recognition(heard, text, confidence, round(self.t, 3))
+
+    def _voiced(self, words: list[dict[str, Any]]) -> bool:
+        """Whether the result's words were voiced: Vosk hears a phrase in a whistle now and
+        then ("좋아", yes). True when it gave no times."""
+        timed = [w for w in words if "start" in w and "end" in w]
+        if not timed:
+            return True
+        kept = np.concatenate(self._kept)
+        begins = self._origin_s + self.t - len(kept) / RATE  # in Vosk's times
+        first = max(0, round((float(timed[0]["start"]) - WORD_MARGIN_S - begins) * RATE))
+        last = max(0, round((float(timed[-1]["end"]) + WORD_MARGIN_S - begins) * RATE))
+        return voiced_s(kept[first:last], MIN_VOICED_S) >= MIN_VOICED_S
+

@@ -49,7 +49,7 @@ import numpy as np
 
 from .errors import CoachError
 from .events import Heard
-from .listen import RATE, Recognition, VoiceActivity, voiced_s
+from .listen import MIN_VOICED_S, RATE, Recognition, VoiceActivity, voiced_s
 from .paths import remembered_sha256
 from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
@@ -191,16 +191,6 @@ JOIN_S = 0.6
 together with it, never alone. A command is said after a silence; a sentence pauses at its
 commas (espeak-ng for up to 0.55 s), and the words after a comma are not a command of their
 own ("You can say pause, slower, faster"; "Sorry, was that start hallway?")."""
-
-
-MIN_VOICED_S = 0.04
-"""Voiced sound (:func:`~coach.listen.voiced_s`) an utterance needs to be transcribed at all.
-Primed with the phrases, tiny.en writes "Stop." for a cough, a breath, a door, a beep or a
-burst of noise (24 of the benchmark's 136 sounds that are not speech were acted on as a
-stop), and their no-speech probability overlaps that of commands in noise. None of those
-has more than 0.03 s voiced, and the dev corpus's commands have 0.07 s or more (espeak's
-short "stop" the least: its pitch falls fast; a person's vowel is voiced for longer).
-Whispered speech is not voiced, so it is not heard either."""
 
 
 class WhisperRecognizer:

@@ -114,3 +114,18 @@ def test_vosk_never_takes_the_coachs_own_korean_lines_for_commands(vosk_ko: obje
         mentioned = set(line.mentions)
         assert not acts(found) or (found is not None and found.command in mentioned), (
             key, line.text, found)
+
+
+def test_vosk_takes_whistles_beeps_and_coughs_for_no_command(vosk_ko: object,
+                                                             ko: VoicePack) -> None:
+    # without a voice in its words, it once heard "좋아" (yes) in a whistle, and acted on it
+    from coach.corpus_sounds import not_speech
+
+    kinds = {"whistle", "beep", "cough", "breath", "door"}
+    for kind, samples in not_speech():
+        if kind in kinds:
+            found = recognize_samples(vosk_ko, samples).recognition  # type: ignore[arg-type]
+            assert not acts(found), (kind, found)
+    # and after all those streams (Vosk's word times run on across them), a command is heard
+    found = recognize_samples(vosk_ko, spoken("멈춰 멈춰", "ko", 150)).recognition  # type: ignore[arg-type]
+    assert found is not None and found.command == "stop", found
