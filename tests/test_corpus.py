@@ -321,4 +321,3 @@ def test_sounds_that_are_not_speech_are_each_kind_the_same_every_time() -> None:
     for kind, samples in first:
         assert samples.dtype == np.int16 and samples.size >= 2 * 16000, kind
         assert np.abs(samples[16000:-16000]).max() >= 0.8 * min(LEVELS), kind
-
