@@ -287,6 +287,17 @@ pitch falls fast; a person's vowel is voiced for longer). Whispered speech is no
 so it is not heard either."""
 
 
+def keep_last(chunks: list[np.ndarray], seconds: float) -> None:
+    """Drop the oldest chunks, keeping the fewest that still hold ``seconds`` of audio."""
+    while sum(len(c) for c in chunks[1:]) >= seconds * RATE:
+        chunks.pop(0)
+
+
+def has_voice(samples: np.ndarray) -> bool:
+    """Whether int16 samples hold the voiced sound a command needs (``MIN_VOICED_S``)."""
+    return voiced_s(samples, MIN_VOICED_S) >= MIN_VOICED_S
+
+
 def voiced_s(samples: np.ndarray, enough_s: float = np.inf) -> float:
     """Seconds of voiced sound in int16 samples (counting stops at ``enough_s``): 25 ms
     frames that repeat themselves (normalised cross-correlation) with the period of a

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import CoachError
 from .events import Heard
 from .intents import Intents
-from .listen import MIN_VOICED_S, RATE, Endpointer, Recognition, voiced_s
+from .listen import RATE, Endpointer, Recognition, has_voice, keep_last
 from .transitions import ACT_AT_ONCE
 from .voicepack import VoicePack, normalize
 
@@ -178,30 +178,28 @@ class VoskRecognizer:
         self._recognizer.SetPartialWords(True)
         vosk.SetLogLevel(-1)
         self.endpointer = Endpointer()
-        self._fed_s = 0.0
-        """Audio fed to Vosk since it was loaded: its word times count from then, even after
-        a reset."""
+        self.t = 0.0
+        self._origin_s = 0.0
+        """Where the stream starts in Vosk's word times: they count from when it was loaded,
+        even across resets."""
         self.reset()
 
     def reset(self) -> None:
         """Forget everything heard so far."""
         self._recognizer.Reset()
         self.endpointer.reset()
+        self._origin_s += self.t
         self.t = 0.0
         self._committed = False
         self._heard_anything = False
         self._kept: list[np.ndarray] = []
         """The last ``KEPT_S`` of audio, up to now."""
-        self._origin_s = self._fed_s
-        """Where this stream starts in Vosk's word times."""
 
     def accept(self, chunk: np.ndarray) -> list[Recognition]:
         """Feed the next chunk; return the utterances decided by its end."""
         self.t += len(chunk) / RATE
-        self._fed_s += len(chunk) / RATE
         self._kept.append(chunk)
-        while sum(len(c) for c in self._kept[1:]) >= KEPT_S * RATE:
-            self._kept.pop(0)
+        keep_last(self._kept, KEPT_S)
         edge = self.endpointer.feed(chunk)
         out: list[Recognition] = []
         if self._recognizer.AcceptWaveform(np.ascontiguousarray(chunk, np.int16).tobytes()):
@@ -257,5 +255,5 @@ class VoskRecognizer:
         begins = self._origin_s + self.t - len(kept) / RATE  # in Vosk's times
         first = max(0, round((float(timed[0]["start"]) - WORD_MARGIN_S - begins) * RATE))
         last = max(0, round((float(timed[-1]["end"]) + WORD_MARGIN_S - begins) * RATE))
-        return voiced_s(kept[first:last], MIN_VOICED_S) >= MIN_VOICED_S
+        return has_voice(kept[first:last])
 

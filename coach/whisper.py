@@ -19,7 +19,7 @@ How an utterance is heard:
   explains the audio (its log-probability under the decoder primed with every phrase), not
   just what Whisper would write: tiny.en mishears words ("start back with walk") far more
   often than it prefers another phrase.
-* :func:`~coach.whisper_score.judge` turns the scores into a command and a confidence,
+* :func:`~coach.whisper_judge.judge` turns the scores into a command and a confidence,
   together with :class:`~coach.phrasematch.PhraseMatcher`, which reads the free text as a
   phrase (after fillers at its ends and plain repetition are taken off) or sees how much it
   looks like the phrase the scores found ("Start go down" for "start cool down").
@@ -49,11 +49,12 @@ import numpy as np
 
 from .errors import CoachError
 from .events import Heard
-from .listen import MIN_VOICED_S, RATE, Recognition, VoiceActivity, voiced_s
+from .listen import RATE, Recognition, VoiceActivity, has_voice, keep_last
 from .paths import remembered_sha256
 from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
-from .whisper_score import ANSWERS, URGENT, PhraseScorer, Scoring, Verdict, judge, longest_s
+from .whisper_judge import ANSWERS, URGENT, Verdict, judge, longest_s
+from .whisper_score import PhraseScorer, Scoring
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -251,9 +252,7 @@ class WhisperRecognizer:
         speaking = self.vad.feed(chunk)
         if self._audio is None:
             self._recent.append(chunk)
-            keep = PREROLL_S + self.vad.loud_s
-            while sum(len(c) for c in self._recent[1:]) / RATE >= keep:
-                self._recent.pop(0)
+            keep_last(self._recent, PREROLL_S + self.vad.loud_s)
             if self._last is not None:
                 self._last[0].append(chunk)
                 if self.t - self.vad.loud_s - self._last[2] > JOIN_S:
@@ -318,7 +317,7 @@ class WhisperRecognizer:
         speech_s = self._speech_s()
         audio = np.concatenate(self._audio)
         started = time.perf_counter()
-        if voiced_s(audio, MIN_VOICED_S) < MIN_VOICED_S:  # a cough, a knock, a beep
+        if not has_voice(audio):  # a cough, a knock, a beep
             self.busy_until = max(self.t, self.busy_until) + time.perf_counter() - started
             return Scoring("", False, 0.0, 1.0, (), 0.0), None, self.busy_until
         scoring = self.score(audio, plain=False, in_full=speech_s <= self.longest_s)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from coach import whisper_score
+from coach import whisper_judge, whisper_score
 from coach.events import Command
 from coach.phrasematch import PhraseMatcher
 
@@ -96,7 +96,7 @@ def scoring(text: str, ranked: list[tuple[str, float, float]], *, avg_logprob: f
 
 
 def test_a_clear_best_phrase_is_a_sure_command(matcher: PhraseMatcher) -> None:
-    verdict = whisper_score.judge(scoring("Stop.", [("stop", -0.2, 0.0)]), matcher)
+    verdict = whisper_judge.judge(scoring("Stop.", [("stop", -0.2, 0.0)]), matcher)
     assert verdict is not None and verdict.command is Command.STOP and verdict.confidence > 0.9
 
 
@@ -106,11 +106,11 @@ def test_a_stop_the_text_and_the_scores_agree_on_is_heard_in_noise(
     # explains the sound far better than any other command's phrase: a stop is never missed
     # for the text's low probability alone
     noisy = scoring("Stop.", [("stop", -5.27, 0.0), ("no", -7.87, 2.0)], avg_logprob=-2.9)
-    verdict = whisper_score.judge(noisy, matcher)
+    verdict = whisper_judge.judge(noisy, matcher)
     assert verdict is not None and verdict.command is Command.STOP
     assert verdict.confidence >= 0.6 and verdict.how == "scored"
     # the scores alone, with the text unsure and something else, stay below acting
-    garbled = whisper_score.judge(scoring("Stuff.", [("stop", -5.27, 0.0), ("no", -7.87, 2.0)],
+    garbled = whisper_judge.judge(scoring("Stuff.", [("stop", -5.27, 0.0), ("no", -7.87, 2.0)],
                                           avg_logprob=-2.9), matcher)
     assert garbled is not None and garbled.confidence < 0.6
 
@@ -119,24 +119,24 @@ def test_a_close_rival_of_another_command_makes_it_unsure(matcher: PhraseMatcher
     # noise: "Stop." and "Start dinner table." explain the audio about equally well
     close = scoring("Start dinner table.", [("stop", -4.29, 0.1), ("start dinner table", -4.36,
                                                                  0.0)])
-    verdict = whisper_score.judge(close, matcher)
+    verdict = whisper_judge.judge(close, matcher)
     assert verdict is not None and verdict.command is not Command.STOP
     assert verdict.confidence < 0.6, "asked about, not acted on"
-    alone = whisper_score.judge(scoring("Mm.", [("stop", -4.29, 0.1), ("start dinner table", -4.36,
+    alone = whisper_judge.judge(scoring("Mm.", [("stop", -4.29, 0.1), ("start dinner table", -4.36,
                                                                 0.0)]), matcher)
     assert alone is not None and alone.confidence < 0.1
     # a rival of the same command does not count against it
     same = scoring("Start hallway.", [("start hallway", -1.0, 0.0), ("begin hallway", -1.1,
                                                                       0.5)])
-    verdict = whisper_score.judge(same, matcher)
+    verdict = whisper_judge.judge(same, matcher)
     assert verdict is not None and verdict.routine == "hallway" and verdict.confidence > 0.6
 
 
 def test_regret_and_silence_lower_the_confidence(matcher: PhraseMatcher) -> None:
-    sure = whisper_score.judge(scoring("Help.", [("help", -0.5, 0.0)]), matcher)
-    strained = whisper_score.judge(scoring("Hell.", [("help", -6.0, 4.0)], avg_logprob=-3.0),
+    sure = whisper_judge.judge(scoring("Help.", [("help", -0.5, 0.0)]), matcher)
+    strained = whisper_judge.judge(scoring("Hell.", [("help", -6.0, 4.0)], avg_logprob=-3.0),
                                    matcher)
-    hiss = whisper_score.judge(scoring("Help.", [("help", -0.5, 0.0)], no_speech=0.8), matcher)
+    hiss = whisper_judge.judge(scoring("Help.", [("help", -0.5, 0.0)], no_speech=0.8), matcher)
     assert sure is not None and strained is not None and hiss is not None
     assert sure.confidence > 0.9 > 0.6 > strained.confidence
     assert hiss.confidence == pytest.approx(sure.confidence * 0.2, abs=0.01)
@@ -146,7 +146,7 @@ def test_a_phrase_only_the_scores_find_is_asked_about_not_acted_on(
         matcher: PhraseMatcher) -> None:
     # "help" and "resume", misheard as words that do not look like them
     for text, phrase in (("Cailed.", "help"), ("Let's move.", "resume")):
-        verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
+        verdict = whisper_judge.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
         assert verdict is not None and verdict.how == "scored"
         assert 0.35 <= verdict.confidence < 0.6
 
@@ -154,13 +154,13 @@ def test_a_phrase_only_the_scores_find_is_asked_about_not_acted_on(
 def test_a_phrase_in_a_text_that_says_more_is_not_even_asked_about(
         matcher: PhraseMatcher) -> None:
     # the phrase explains the sound, but tiny.en, primed with the phrases, wrote a sentence
-    talk = whisper_score.judge(scoring("He walks to work every day.",
+    talk = whisper_judge.judge(scoring("He walks to work every day.",
                                        [("keep going", -1.0, 0.2)]), matcher)
     assert talk is not None and talk.confidence < 0.5
     # a word more, articles, or a repeat gone wrong after the phrase still get a question
     for text, phrase in (("Start dog food.", "start hallway"),
                          ("How many steps? No minutes,", "how many steps")):
-        verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
+        verdict = whisper_judge.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
         assert verdict is not None and 0.5 <= verdict.confidence < 0.6, (text, verdict)
 
 
@@ -170,37 +170,37 @@ def test_a_phrase_the_text_looks_like_is_acted_on(matcher: PhraseMatcher) -> Non
                          ("Start all the way.", "start hallway"),
                          ("Stop down. Stop down.", "stop now"),
                          ("Stop down. Stop down.", "stop there")):  # looks like "stop now"
-        verdict = whisper_score.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
+        verdict = whisper_judge.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
         assert verdict is not None and verdict.confidence >= 0.6, (text, verdict)
     # but an answer to a safety question must be what the text says
-    verdict = whisper_score.judge(scoring("Know.", [("no", -1.0, 0.2)]), matcher)
+    verdict = whisper_judge.judge(scoring("Know.", [("no", -1.0, 0.2)]), matcher)
     assert verdict is not None and verdict.command is Command.NO and verdict.confidence < 0.6
     # and stop or pause must look much like it: "Stopping." is not "stop now"
-    verdict = whisper_score.judge(scoring("Stopping.", [("stop now", -1.0, 0.2)]), matcher)
+    verdict = whisper_judge.judge(scoring("Stopping.", [("stop now", -1.0, 0.2)]), matcher)
     assert verdict is not None and verdict.confidence < 0.6
 
 
 def test_a_phrase_heard_only_when_primed_is_a_guess(matcher: PhraseMatcher) -> None:
     # "He walks" heard as "Begin walk." only because the decoder was primed with the phrases
     ranked = [("begin walk", -0.5, 0.0)]
-    sure = whisper_score.judge(scoring("Begin walk.", ranked, plain_regret=0.8), matcher)
-    primed = whisper_score.judge(scoring("Begin walk.", ranked, plain_regret=16.0), matcher)
+    sure = whisper_judge.judge(scoring("Begin walk.", ranked, plain_regret=0.8), matcher)
+    primed = whisper_judge.judge(scoring("Begin walk.", ranked, plain_regret=16.0), matcher)
     assert sure is not None and sure.confidence > 0.9
     assert primed is not None and primed.command is Command.START
-    assert primed.confidence == whisper_score.SCORED_ONLY, "asked about, not acted on"
-    stop = whisper_score.judge(scoring("Stop.", [("stop", -0.5, 0.0)], plain_regret=12.0),
+    assert primed.confidence == whisper_judge.SCORED_ONLY, "asked about, not acted on"
+    stop = whisper_judge.judge(scoring("Stop.", [("stop", -0.5, 0.0)], plain_regret=12.0),
                                matcher)
     assert stop is not None and stop.confidence < 0.6
 
 
 def test_a_command_read_in_the_text_counts_when_no_phrase_scores(matcher: PhraseMatcher) -> None:
-    verdict = whisper_score.judge(scoring("Okay, stop please.", []), matcher)
+    verdict = whisper_judge.judge(scoring("Okay, stop please.", []), matcher)
     assert verdict is not None and verdict.command is Command.STOP and verdict.how == "filler"
-    assert whisper_score.judge(scoring("I'll stop by the store.", []), matcher) is None
+    assert whisper_judge.judge(scoring("I'll stop by the store.", []), matcher) is None
 
 
 def test_text_and_scores_that_disagree_halve_the_confidence(matcher: PhraseMatcher) -> None:
-    verdict = whisper_score.judge(scoring("Faster.", [("slower", -0.3, 0.0)]), matcher)
-    alone = whisper_score.judge(scoring("Faster.", []), matcher)
+    verdict = whisper_judge.judge(scoring("Faster.", [("slower", -0.3, 0.0)]), matcher)
+    alone = whisper_judge.judge(scoring("Faster.", []), matcher)
     assert verdict is not None and alone is not None
     assert verdict.confidence <= 0.5 * max(alone.confidence, 0.99) + 0.001
