@@ -14,11 +14,17 @@ from dataclasses import dataclass
 from .events import Command
 from .voicepack import VoicePack, normalize
 
-LEADING_FILLERS = frozenset({"okay", "ok", "um", "umm", "uh", "er", "erm", "hmm", "mm", "oh",
-                             "so", "hey", "well", "and", "please", "coach", "alright", "let's"})
-"""Words people put before a command that do not change it."""
-TRAILING_FILLERS = frozenset({"please", "coach", "okay", "ok", "thanks", "um", "uh"})
-"""Words people put after a command that do not change it (``thank you`` too)."""
+LEADING_FILLERS = frozenset({
+    "okay", "ok", "um", "umm", "uh", "er", "erm", "hmm", "mm", "oh", "so", "hey", "well", "and",
+    "please", "coach", "alright", "right", "let's", "sorry", "just", "go", "can you", "could you",
+    "would you", "will you", "a bit", "a little", "all right"})
+"""Words people put before a command that do not change it ("hey coach, stop", "sorry, what
+did you say", "go faster", "a bit slower"); two-word ones as one string."""
+TRAILING_FILLERS = frozenset({
+    "please", "coach", "okay", "ok", "thanks", "um", "uh", "it", "thank you", "for me",
+    "a bit", "a little", "a second", "a minute", "a moment"})
+"""Words people put after a command that do not change it ("stop it", "slow down a bit",
+"wait a second")."""
 SPELLINGS = {"yup": "yep", "yea": "yeah", "ok": "okay"}
 """Whisper's spelling of a word, as the pack spells it."""
 ARTICLES = ("the", "a", "my")
@@ -61,16 +67,32 @@ def _one_edit(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
 
 
-def strip_fillers(words: list[str]) -> list[str]:
-    """The words without fillers at either end."""
-    lo, hi = 0, len(words)
-    while lo < hi and words[lo] in LEADING_FILLERS:
-        lo += 1
+def leads(words: list[str]) -> list[int]:
+    """Where a command may start after the fillers the words start with: 0, and the end of
+    each filler ("okay go on": 0, 1 and 2)."""
+    out = [0]
+    while out[-1] < len(words):
+        lo = out[-1]
+        if " ".join(words[lo:lo + 2]) in LEADING_FILLERS and lo + 1 < len(words):
+            out.append(lo + 2)
+        elif words[lo] in LEADING_FILLERS:
+            out.append(lo + 1)
+        else:
+            break
+    return out
+
+
+def strip_fillers(words: list[str], lo: int | None = None) -> list[str]:
+    """The words without fillers at either end (``lo``: from there rather than after every
+    filler at the start; a two-word one at the end only where a word is left: "thank you" is
+    no command with its filler taken off)."""
+    lo = leads(words)[-1] if lo is None else lo
+    hi = len(words)
     while hi > lo:
-        if words[hi - 1] in TRAILING_FILLERS:
-            hi -= 1
-        elif hi - lo > 2 and words[hi - 2:hi] == ["thank", "you"]:
+        if hi - lo > 2 and " ".join(words[hi - 2:hi]) in TRAILING_FILLERS:
             hi -= 2
+        elif words[hi - 1] in TRAILING_FILLERS:
+            hi -= 1
         else:
             break
     return words[lo:hi]
@@ -141,8 +163,10 @@ class PhraseMatcher:
             words, how = unit, "repeated"
         found = self._lookup(words)
         trimmed = strip_fillers(words)
-        if found is None and trimmed != words:
-            found, how = self._lookup(trimmed), "filler"
+        for lo in leads(words) if found is None else ():
+            if (found := self._lookup(strip_fillers(words, lo))) is not None:
+                how = "filler"
+                break
         if found is None and fuzzy:
             found, how = self._fuzzy(words) or self._fuzzy(trimmed), "fuzzy"
         if found is None:
@@ -220,7 +244,9 @@ class PhraseMatcher:
     def is_prefix(self, text: str) -> bool:
         """Whether the text is the beginning of a phrase ("start", "how"): wait for more."""
         words = self.words(text)
-        lo = 0
-        while lo < len(words) and words[lo] in LEADING_FILLERS:
-            lo += 1
-        return " ".join(words[lo:]) in self.prefixes
+        return any(" ".join(words[lo:]) in self.prefixes for lo in leads(words))
+
+    def is_lead(self, text: str) -> bool:
+        """Whether the text is nothing but fillers a command may follow ("Hey coach.")."""
+        words = self.words(text)
+        return bool(words) and leads(words)[-1] == len(words)

@@ -51,7 +51,7 @@ from .errors import CoachError
 from .events import Heard
 from .listen import RATE, Recognition, VoiceActivity, has_voice, keep_last
 from .paths import remembered_sha256
-from .phrasematch import PhraseMatcher
+from .phrasematch import TRAILING_FILLERS, PhraseMatcher
 from .voicepack import VoicePack
 from .whisper_judge import ANSWERS, URGENT, Verdict, judge, longest_s
 from .whisper_score import PhraseScorer, Scoring
@@ -210,7 +210,8 @@ class WhisperRecognizer:
         self.min_confidence = min_confidence
         self.urgent_confidence = urgent_confidence
         self.score = PhraseScorer(model or load_model(model_path, threads=threads),
-                                  self.matcher.table)
+                                  self.matcher.table, is_lead=self.matcher.is_lead,
+                                  trailing=TRAILING_FILLERS)
         self.vad = VoiceActivity()
         self.longest_s = max(longest_s(phrase) for phrase in self.matcher.table)
         """The longest any phrase may take to say: speech that goes on longer is no phrase's

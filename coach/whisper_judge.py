@@ -97,7 +97,8 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
     read as the phrase; any other command needs the text to read as it or look like it.
     """
     found = []
-    if scoring.ranked and (speech_s is None or speech_s <= longest_s(scoring.ranked[0].phrase)):
+    if scoring.ranked and (speech_s is None or speech_s <= longest_s(
+            f"{scoring.ranked[0].fillers} {scoring.ranked[0].phrase}")):
         best = scoring.ranked[0]
         key = matcher.table[best.phrase]
         rival = next((s.logprob for s in scoring.ranked[1:] if matcher.table[s.phrase] != key),

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,6 +28,12 @@ class PhraseScore:
     regret: float
     """How far each of its tokens fell short of the model's favourite there, summed: 0 when
     the phrase is exactly what Whisper would have written."""
+    lead: tuple[int, ...] = ()
+    """The tokens of the fillers it was heard after ("Hey coach."), scored with it."""
+    tokens: tuple[int, ...] = ()
+    """Its own tokens as scored (after a filler its first word may be written small)."""
+    fillers: str = ""
+    """The filler words heard with it, before and after it ("hey coach", "please")."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,10 @@ class PhraseScorer:
     """Punctuation that ends a phrase (so does the end of the text)."""
 
     def __init__(self, model: Any, phrases: Iterable[str], *, pad_s: float = 4.0,
-                 complete: int = 4) -> None:
+                 complete: int = 4, is_lead: Callable[[str], bool] | None = None,
+                 trailing: Iterable[str] = ()) -> None:
+        """``is_lead``: whether a text is nothing but fillers a phrase may follow ("Hey
+        coach."); ``trailing``: filler words that may follow a phrase ("please")."""
         from faster_whisper.tokenizer import Tokenizer
 
         self.model = model.model
@@ -123,6 +133,12 @@ class PhraseScorer:
         self.pad_s = pad_s
         self.complete = complete
         self.phrases = {p: tuple(tok.encode(" " + written(p))) for p in sorted(set(phrases))}
+        self.small = {p: small for p in self.phrases
+                      if (small := tuple(tok.encode(" " + written(p, first=False))))
+                      != self.phrases[p]}
+        """The phrases as written after a filler without a full stop ("Okay, stop")."""
+        self.is_lead = is_lead
+        self.trailing = [tuple(tok.encode(sep + " " + f)) for f in trailing for sep in ("", ",")]
         self.max_tokens = max(len(t) for t in self.phrases.values()) + 3
         self.plain = [*tok.sot_sequence, tok.no_timestamps]
         self.prompt = [tok.sot_prev, *tok.encode(" " + prompt_text(self.phrases)), *self.plain]
@@ -148,63 +164,99 @@ class PhraseScorer:
             return_scores=True, return_logits_vocab=True, return_no_speech_prob=True)[0]
         ids = [t for t in free.sequences_ids[0] if t < self.tokenizer.eot]
         steps = [_log_softmax(x) for x in free.logits[0]]
-        scores: list[PhraseScore] = []
-        pending: list[tuple[str, float]] = []
-        """Phrases the text leaves, with a bound on their log-probability."""
-        for phrase, tokens in self.phrases.items():
-            score = self._score(phrase, tokens, steps, ids)
+        best: dict[str, PhraseScore] = {}
+        pending: list[tuple[PhraseScore, float]] = []
+        """Phrases the text leaves (as they would be scored), with a bound on their
+        log-probability."""
+        for way in self._ways(ids):
+            score = self._score(way, steps, ids)
             if isinstance(score, PhraseScore):
-                scores.append(score)
+                if way.phrase not in best or score.logprob > best[way.phrase].logprob:
+                    best[way.phrase] = score
             else:
                 pending.append(score)
         # those that follow the text longest first, then by their bound
-        pending.sort(key=lambda p: (-_shared(self.phrases[p[0]], ids), -p[1]))
-        best = max((s.logprob for s in scores), default=-np.inf)
+        pending.sort(key=lambda p: (-_shared((*p[0].lead, *p[0].tokens), ids), -p[1]))
+        top = max((s.logprob for s in best.values()), default=-np.inf)
         if in_full:
-            scores += self._complete(encoded, [phrase for phrase, bound in pending
-                                               if bound > best][:self.complete])
-        scores.sort(key=lambda s: -s.logprob)
+            for score in self._complete(encoded, [way for way, bound in pending
+                                                  if bound > top][:self.complete]):
+                if score.phrase not in best or score.logprob > best[score.phrase].logprob:
+                    best[score.phrase] = score
         scoring = Scoring(self.tokenizer.decode(ids).strip(), len(ids) >= self.max_tokens,
-                          float(free.scores[0]), float(free.no_speech_prob), tuple(scores),
+                          float(free.scores[0]), float(free.no_speech_prob),
+                          tuple(sorted(best.values(), key=lambda s: -s.logprob)),
                           time.perf_counter() - started, encoded=encoded)
         return self.with_plain(scoring) if plain else scoring
+
+    def _ways(self, ids: list[int]) -> list[PhraseScore]:
+        """Each phrase as it may have been said (unscored): on its own, and after the fillers
+        the text starts with, if it does ("Hey coach. Stop.", "Okay, go on")."""
+        ways = [PhraseScore(p, 0.0, 0.0, (), tokens) for p, tokens in self.phrases.items()]
+        for lead in self._leads(ids):
+            fillers = " ".join(_words(self.tokenizer.decode(list(lead))))
+            ways += [PhraseScore(p, 0.0, 0.0, lead, tokens, fillers)
+                     for p, tokens in [*self.phrases.items(), *self.small.items()]]
+        return ways
+
+    def _leads(self, ids: Sequence[int]) -> list[tuple[int, ...]]:
+        """The text's first tokens up to the start of a word, where they are nothing but
+        fillers ("Okay." and "Okay. Go" in "Okay. Go on.")."""
+        if self.is_lead is None:
+            return []
+        return [tuple(ids[:k]) for k in range(1, len(ids))
+                if self.tokenizer.decode([ids[k]]).startswith(" ")
+                and self.is_lead(self.tokenizer.decode(list(ids[:k])))]
 
     def with_plain(self, scoring: Scoring) -> Scoring:
         """The scoring with the unprimed check of its likeliest phrase (one forced pass)."""
         if not scoring.ranked or scoring.encoded is None:
             return scoring
         started = time.perf_counter()
-        regret = self._plain_regret(scoring.encoded, scoring.ranked[0].phrase)
+        regret = self._plain_regret(scoring.encoded, scoring.ranked[0])
         return replace(scoring, plain_regret=regret,
                        compute_s=scoring.compute_s + time.perf_counter() - started)
 
-    def _score(self, phrase: str, tokens: tuple[int, ...], steps: list[np.ndarray],
-               ids: list[int]) -> PhraseScore | tuple[str, float]:
-        logprob, regret, complete = path_score(tokens, steps, ids, ends=self.ends,
-                                               eot=self.tokenizer.eot)
-        return PhraseScore(phrase, logprob, regret) if complete else (phrase, logprob)
+    def _score(self, way: PhraseScore, steps: list[np.ndarray], ids: Sequence[int]
+               ) -> PhraseScore | tuple[PhraseScore, float]:
+        """The way a phrase may have been said, scored from a pass's distributions along
+        the tokens it wrote; or, where they leave it, with a bound on its log-probability."""
+        k = len(way.lead)
+        head = [float(steps[i][ids[i]]) for i in range(k)]
+        again = [way.tokens[0], *way.lead[:1], self.phrases[way.phrase][0]]
+        logprob, regret, complete = path_score(
+            way.tokens, steps[k:], ids[k:], ends=self.ends, eot=self.tokenizer.eot,
+            trailing=self.trailing, again=again)
+        logprob += sum(head)
+        regret += sum(float(steps[i].max()) - h for i, h in enumerate(head))
+        if not complete:
+            return way, logprob
+        tail = trailing_at(ids, k + len(way.tokens), self.trailing, self.ends)
+        fillers = " ".join([way.fillers, *_words(self.tokenizer.decode(list(tail)))]).strip()
+        return replace(way, logprob=logprob, regret=regret, fillers=fillers)
 
-    def _plain_regret(self, encoded: Any, phrase: str) -> float | None:
-        """The phrase's words' regret with the decoder not primed (one forced pass); None if
-        CTranslate2 returned too few steps."""
-        tokens = self.phrases[phrase]
-        result = self.model.generate(encoded, [self.plain + list(tokens)], beam_size=1,
-                                     max_length=len(self.plain) + len(tokens) + 3,
+    def _plain_regret(self, encoded: Any, score: PhraseScore) -> float | None:
+        """The phrase's words' regret with the decoder not primed (one forced pass, after the
+        fillers it was heard with); None if CTranslate2 returned too few steps."""
+        tokens, k = score.tokens or self.phrases[score.phrase], len(score.lead)
+        result = self.model.generate(encoded, [self.plain + list(score.lead) + list(tokens)],
+                                     beam_size=1, max_length=len(self.plain) + k + len(tokens) + 3,
                                      return_logits_vocab=True)[0]
-        if len(result.logits[0]) < len(tokens):
+        if len(result.logits[0]) < k + len(tokens):
             return None
-        steps = [_log_softmax(x) for x in result.logits[0][:len(tokens)]]
+        steps = [_log_softmax(x) for x in result.logits[0][k:k + len(tokens)]]
         return float(sum(step.max() - step[token] for step, token in zip(steps, tokens,
                                                                            strict=True)))
 
-    def _complete(self, encoded: Any, phrases: list[str]) -> list[PhraseScore]:
-        """Score phrases in full, each forced through the decoder (a batch on each of the
-        model's workers, side by side)."""
+    def _complete(self, encoded: Any, ways: list[PhraseScore]) -> list[PhraseScore]:
+        """Score ways of saying phrases in full, each forced through the decoder (a batch on
+        each of the model's workers, side by side)."""
         import ctranslate2
 
-        if not phrases:
+        if not ways:
             return []
-        prompts = [self.prompt + list(self.phrases[p]) + [self.ends[0]] for p in phrases]
+        paths = [[*way.lead, *way.tokens, self.ends[0]] for way in ways]
+        prompts = [self.prompt + path for path in paths]
         parts = max(1, min(len(prompts), self.model.num_workers))
         size = -(-len(prompts) // parts)
         one = np.asarray(encoded)
@@ -218,14 +270,13 @@ class PhraseScorer:
                 return_logits_vocab=True, asynchronous=True)
         results = [p.result() for p in pending]
         out = []
-        for phrase, result in zip(phrases, results, strict=True):
-            tokens = self.phrases[phrase]
-            steps = [_log_softmax(x) for x in result.logits[0][:len(tokens) + 2]]
-            score = self._score(phrase, tokens, steps, [*tokens, self.ends[0]])
+        for way, path, result in zip(ways, paths, results, strict=True):
+            steps = [_log_softmax(x) for x in result.logits[0][:len(path) + 1]]
+            score = self._score(way, steps, path)
             if isinstance(score, PhraseScore):
                 out.append(score)
             else:  # CTranslate2 returned fewer steps than asked: leave the phrase out
-                _LOGGER.debug("no full score for %r (%d steps)", phrase, len(steps))
+                _LOGGER.debug("no full score for %r (%d steps)", way.phrase, len(steps))
         return out
 
 
@@ -237,8 +288,20 @@ def _shared(tokens: Sequence[int], ids: Sequence[int]) -> int:
     return n
 
 
+def trailing_at(ids: Sequence[int], at: int, trailing: Iterable[Sequence[int]],
+                ends: Collection[int]) -> tuple[int, ...]:
+    """The filler (as tokens, one of ``trailing``) the text has at ``at`` before it ends
+    ("please."), or ()."""
+    for filler in trailing:
+        after = at + len(filler)
+        if tuple(ids[at:after]) == tuple(filler) and (after == len(ids) or ids[after] in ends):
+            return tuple(filler)
+    return ()
+
+
 def path_score(tokens: Sequence[int], steps: Sequence[np.ndarray], ids: Sequence[int], *,
-               ends: Sequence[int], eot: int) -> tuple[float, float, bool]:
+               ends: Sequence[int], eot: int, trailing: Iterable[Sequence[int]] = (),
+               again: Sequence[int] = ()) -> tuple[float, float, bool]:
     """A phrase's (log-probability, regret, complete) from a pass's distributions ``steps``
     (log-probabilities over the vocabulary, one per token written) and the tokens ``ids`` it
     wrote. Incomplete when the pass left the phrase before its end: the log-probability is
@@ -246,8 +309,11 @@ def path_score(tokens: Sequence[int], steps: Sequence[np.ndarray], ids: Sequence
 
     Scored: the phrase's tokens, then its end (``ends``: punctuation or the end of the text),
     then what follows the punctuation: the end of the text or the phrase again (tiny.en
-    repeats a short phrase to fill a short window: "Stop. Stop. Stop."). So "Yeah. The
-    remote is under the cushion." is no "yeah". Regret: how far each step fell short of the
+    repeats a short phrase to fill a short window: "Stop. Stop. Stop."; ``again``: other
+    tokens that start it again, "Hey" in "Hey coach. Stop. Hey coach"). So "Yeah. The
+    remote is under the cushion." is no "yeah". Where the text has one of the ``trailing``
+    fillers after the phrase and then its end ("Pause please."), the phrase's end is its end
+    there or after the filler. Regret: how far each step fell short of the
     model's favourite there, summed; 0 when the phrase is exactly what it would write."""
     logprob = regret = 0.0
 
@@ -265,19 +331,34 @@ def path_score(tokens: Sequence[int], steps: Sequence[np.ndarray], ids: Sequence
     k = len(tokens)
     if k >= len(steps):
         return logprob, regret, False
-    add(steps[k], float(np.logaddexp.reduce(steps[k][list(ends)])))
+    end = float(np.logaddexp.reduce(steps[k][list(ends)]))
+    tail = trailing_at(ids, k, trailing, ends)
+    if tail:
+        if k + len(tail) >= len(steps):
+            return logprob, regret, False
+        via = sum(float(steps[k + j][t]) for j, t in enumerate(tail))
+        end = float(np.logaddexp(end, via + np.logaddexp.reduce(steps[k + len(tail)][list(ends)])))
+    add(steps[k], end)
+    k += len(tail)
     if k < len(ids):  # the text goes on after the phrase
         if ids[k] not in ends or k + 1 >= len(steps):
             return logprob, regret, False
-        add(steps[k + 1], float(np.logaddexp.reduce(steps[k + 1][[eot, tokens[0]]])))
+        follow = sorted({eot, tokens[0], *again})
+        add(steps[k + 1], float(np.logaddexp.reduce(steps[k + 1][follow])))
     return logprob, regret, True
 
 
-def written(phrase: str) -> str:
-    """A phrase as Whisper writes it at the start of a sentence: "How many", "What can I say"."""
+def written(phrase: str, first: bool = True) -> str:
+    """A phrase as Whisper writes it at the start of a sentence ("How many", "What can I
+    say"), or not (``first`` False: "what can I say")."""
     words = ["I" if w == "i" else w for w in phrase.split()]
     text = " ".join(words)
-    return text[:1].upper() + text[1:]
+    return text[:1].upper() + text[1:] if first else text
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text, small, without punctuation."""
+    return re.sub(r"[^\w' ]", " ", text.lower()).split()
 
 
 def prompt_text(phrases: Iterable[str]) -> str:

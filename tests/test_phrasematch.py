@@ -30,6 +30,17 @@ def test_every_phrase_of_the_pack_matches_itself(matcher: PhraseMatcher) -> None
     ("Um, start hallway please.", "start hallway", "filler"),
     ("Coach, how many?", "how many", "filler"),
     ("Slower, thank you.", "slower", "filler"),
+    # the way people say them: to the coach, politely, with a little more or less
+    ("Hey coach. Stop. Hey coach", "stop", "filler"),
+    ("All right. Pause.", "pause", "filler"),
+    ("Okay. Go on.", "resume", "filler"),  # "go" before a command is a filler, not here
+    ("Go faster.", "faster", "filler"),
+    ("A bit slower.", "slower", "filler"),
+    ("Slow down a bit.", "slower", "filler"),
+    ("Wait a second.", "pause", "filler"),
+    ("Stop it.", "stop", "filler"),
+    ("Sorry, what did you say?", "repeat", "filler"),
+    ("Can you start the hallway?", "start hallway", "filler"),
     ("Start the hallway.", "start hallway", "exact"),
     ("Begin the couch.", "start couch", "exact"),
     ("Stop! Stop! Stop!", "stop", "repeated"),
@@ -103,6 +114,15 @@ def test_collapse_finds_what_was_repeated(words: list[str], truncated: bool,
 def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseMatcher) -> None:
     assert canonical(matcher.match("Pause. Pause. P", truncated=True)) == "pause"
     assert matcher.match("Pause. Pause. P", truncated=False) is None
+
+
+def test_fillers_a_command_may_follow(matcher: PhraseMatcher) -> None:
+    assert matcher.is_lead("Hey coach.") and matcher.is_lead("Okay, so") \
+        and matcher.is_lead("Can you")
+    assert not matcher.is_lead("Hey coach. Stop.") and not matcher.is_lead("")
+    assert not matcher.is_lead("Take off.")
+    assert matcher.match("Go.") is None and matcher.match("Thank you.") is None
+    assert matcher.is_prefix("Okay. Go") and matcher.is_prefix("Hey coach, start")
 
 
 def test_numbers_are_words_and_the_start_of_a_phrase_waits(matcher: PhraseMatcher) -> None:

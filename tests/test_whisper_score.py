@@ -62,6 +62,32 @@ def test_a_phrase_the_text_leaves_gives_a_bound_to_complete_later() -> None:
     assert not score([1], steps, [1, 4, DOT])[2]
 
 
+def test_a_filler_after_the_phrase_may_end_it() -> None:
+    # "Pause please.": the phrase ends there, or after "please" (token 5), and then the text
+    steps = [step(t1=0.9), step(t5=0.7, dot=0.2), step(dot=0.8), step(eot=0.9)]
+    plain = score([1], steps, [1, 5, DOT])
+    assert not plain[2]  # without fillers, words after the phrase need a forced pass
+    logprob, regret, complete = whisper_score.path_score(
+        [1], steps, [1, 5, DOT], ends=[DOT, EOT], eot=EOT, trailing=[(5,)])
+    assert complete and regret == 0.0
+    ended = np.logaddexp(steps[1][DOT], steps[1][EOT])
+    via = steps[1][5] + np.logaddexp(steps[2][DOT], steps[2][EOT])
+    after = np.logaddexp(steps[3][EOT], steps[3][1])
+    assert logprob == pytest.approx(np.log(0.9) + np.logaddexp(ended, via) + after)
+    # a filler that the text goes on after is no end ("Stop it, you two")
+    assert not whisper_score.path_score([1], [*steps, step(t3=0.9)], [1, 5, 3, DOT],
+                                        ends=[DOT, EOT], eot=EOT, trailing=[(5,)])[2]
+
+
+def test_a_phrase_said_again_with_its_fillers_is_no_cost() -> None:
+    # "Hey coach. Stop. Hey coach": after "Stop." the text starts again with "Hey" (token 6)
+    steps = [step(t1=0.9), step(dot=0.9), step(t6=0.9)]
+    assert score([1], steps, [1, DOT, 6])[1] > 2.0
+    again = whisper_score.path_score([1], steps, [1, DOT, 6], ends=[DOT, EOT], eot=EOT,
+                                     again=[6, 1])
+    assert again[2] and again[1] == 0.0
+
+
 # --- the level Whisper hears -----------------------------------------------------------------
 
 
