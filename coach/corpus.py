@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .corpus_render import level_speech, mix, render_all
-from .corpus_texts import command_phrases, own_lines, read_everyday
+from .corpus_texts import command_phrases, own_lines, read_everyday, read_phrasings
 from .errors import CorpusError
 from .listen import RATE
 from .speak import (
@@ -43,13 +43,14 @@ from .wav import write_wav
 
 _LOGGER = logging.getLogger(__name__)
 
-KINDS = ("command", "own_line", "everyday")
-"""What a clip says: a command phrase, a line of the coach's, ordinary talk."""
+KINDS = ("command", "own_line", "everyday", "phrasing")
+"""What a clip says: a command phrase, a line of the coach's, ordinary talk, a command said
+with more words around it ("okay coach, stop")."""
 NOISES = ("clean", "white", "babble")
 """What a clip's speech is mixed with."""
 CLEAN_PER_TEXT, NOISY_PER_TEXT = 2, 2
-"""Clips of each own line and everyday sentence; a command gets every voice x rate clean and
-every noise x SNR once, with voices and rates taken in turn."""
+"""Clips of each own line, everyday sentence and phrasing; a command gets every voice x rate
+clean and every noise x SNR once, with voices and rates taken in turn."""
 BABBLE_POOL, BABBLE_TALKERS = 16, (4, 6)
 """Everyday sentences babble is made of, and how many of them talk at once."""
 MANIFEST = "manifest.jsonl"
@@ -264,20 +265,23 @@ def build_corpus(pack: VoicePack, folder: Path, *, voices: Sequence[str] | None 
     manifest's parameters match and every file is there. ``voices`` are ids, names or
     language tags (default :func:`default_voices`); ``rates`` in words per minute; each noisy
     clip has one of ``noises`` at one of ``snrs`` (dB); ``everyday`` defaults to
-    ``everyday.txt`` beside the pack; ``limit_per_kind`` keeps that many texts of each kind
-    (tiny corpora for tests); ``progress(done, total)`` follows rendered voices and made
-    clips; the speech cache lives in ``tts_cache`` (default ``folder``).
+    ``everyday.txt`` beside the pack, and phrasings are read from ``phrasings.txt`` there (if
+    it is there); ``limit_per_kind`` keeps that many texts of each kind (tiny corpora for
+    tests); ``progress(done, total)`` follows rendered voices and made clips; the speech
+    cache lives in ``tts_cache`` (default ``folder``).
     """
     if not rates or any(n not in NOISES[1:] for n in noises):
         raise ValueError(f"rates must not be empty and noises among: {', '.join(NOISES[1:])}")
     everyday = everyday or pack.path.parent / "everyday.txt"
     sentences = read_everyday(everyday, pack)
+    phrasings = read_phrasings(pack.path.parent / "phrasings.txt", pack)
     if "babble" in noises and len(sentences) < 2:
         raise CorpusError(everyday, "babble is made of everyday sentences: write at least two")
     voices = _resolve_voices(pack, voices) if voices is not None else default_voices(pack)
     params = {"format": FORMAT, "language": pack.language, "voices": voices,
               "pack": _digest(pack.path.read_text(encoding="utf-8"))[:16],
-              "everyday": _digest(sentences)[:16], "rates": [int(r) for r in rates],
+              "everyday": _digest(sentences)[:16], "phrasings": _digest(phrasings)[:16],
+              "rates": [int(r) for r in rates],
               "snrs": [float(s) for s in snrs], "noises": list(noises), "seed": seed,
               "limit_per_kind": limit_per_kind, "pyttsx3": importlib.metadata.version("pyttsx3")}
     old_params, old = _read_manifest(folder / MANIFEST, strict=False)
@@ -288,7 +292,8 @@ def build_corpus(pack: VoicePack, folder: Path, *, voices: Sequence[str] | None 
     texts: dict[str, list[tuple[str, str | None]]] = {
         "command": _spread(command_phrases(pack), limit_per_kind),
         "own_line": _spread([(t, None) for t in own_lines(pack, seed)], limit_per_kind),
-        "everyday": _spread([(t, None) for t in sentences], limit_per_kind)}
+        "everyday": _spread([(t, None) for t in sentences], limit_per_kind),
+        "phrasing": _spread(phrasings, limit_per_kind)}
     combos = _combos(voices, rates)
     pool = [(t, *combos[j % len(combos)]) for j, t in enumerate(_spread(sentences, BABBLE_POOL))]
     plans = _plan(texts, pool, combos, [(n, float(s)) for n in noises for s in snrs], seed)

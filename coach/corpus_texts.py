@@ -1,5 +1,6 @@
 """What the listening corpus says: every command phrase, every line of the coach's own
-(filled with plausible values), and the everyday sentences beside the pack."""
+(filled with plausible values), and the everyday sentences and phrasings of commands beside
+the pack."""
 
 from __future__ import annotations
 
@@ -56,19 +57,24 @@ def _sample_values(pack: VoicePack, key: str, template: str, rng: random.Random
             for name in sorted(placeholders(template))}
 
 
-def read_everyday(path: Path, pack: VoicePack) -> list[str]:
-    """The ordinary sentences in ``path`` (one a line, ``#`` comments); none may be a command."""
+def _lines(path: Path, missing: str) -> list[tuple[int, str]]:
+    """The numbered lines of a text file, stripped, without blanks and ``#`` comments;
+    ``missing``: what to do about a file that is not there."""
     try:
         raw = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise CorpusError(path, "no such file; write ordinary sentences there, one a line, or "
-                          "pass everyday=PATH") from None
+        raise CorpusError(path, f"no such file; {missing}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise CorpusError(path, f"cannot read it as UTF-8 text: {err}") from None
+    return [(number, line) for number, line in enumerate((r.strip() for r in raw), 1)
+            if line and not line.startswith("#")]
+
+
+def read_everyday(path: Path, pack: VoicePack) -> list[str]:
+    """The ordinary sentences in ``path`` (one a line, ``#`` comments); none may be a command."""
     phrases, seen, lines = pack.phrases(), dict[str, int](), []
-    for number, line in enumerate((r.strip() for r in raw), 1):
-        if not line or line.startswith("#"):
-            continue
+    for number, line in _lines(path, "write ordinary sentences there, one a line, or pass "
+                                     "everyday=PATH"):
         norm = normalize(line)
         problem = ("has no words" if not norm else
                    f"is exactly the command phrase {norm!r}; a near-miss must differ from it"
@@ -78,3 +84,28 @@ def read_everyday(path: Path, pack: VoicePack) -> list[str]:
         seen[norm] = number
         lines.append(line)
     return lines
+
+
+def read_phrasings(path: Path, pack: VoicePack) -> list[tuple[str, str]]:
+    """Commands said the way people say them, from ``path`` (``text | command`` a line, ``#``
+    comments): (text, canonical command). None when there is no such file: a pack need not
+    have them. Each text must say more than a phrase of the pack, and name one of its
+    commands."""
+    if not path.is_file():
+        return []
+    phrases, seen, out = pack.phrases(), dict[str, int](), []
+    commands = sorted({canonical for _, canonical in command_phrases(pack)})
+    for number, line in _lines(path, "write phrasings there, or delete it"):
+        text, _, command = (part.strip() for part in line.partition("|"))
+        norm = normalize(text)
+        problem = (
+            "is not 'what is said | the command it is'" if not norm or not command else
+            f"names no command of the pack ({command!r}; there are: {', '.join(commands)})"
+            if command not in commands else
+            f"is exactly the command phrase {norm!r}: it is in the corpus already"
+            if norm in phrases else f"repeats line {seen[norm]}" if norm in seen else "")
+        if problem:
+            raise CorpusError(path, f"line {number}: {line!r} {problem}")
+        seen[norm] = number
+        out.append((text, command))
+    return out

@@ -24,7 +24,7 @@ from coach.corpus import (
     default_voices,
     load_corpus,
 )
-from coach.corpus_texts import command_phrases, own_lines, read_everyday
+from coach.corpus_texts import command_phrases, own_lines, read_everyday, read_phrasings
 from coach.events import Heard
 from coach.speak import TtsUnavailable, pick_voice, probe_tts
 from coach.voicepack import VoicePack, normalize
@@ -117,6 +117,28 @@ def test_missing_everyday_file_says_what_to_do(pack: VoicePack, tmp_path: Path) 
         build_corpus(pack, tmp_path / "corpus", everyday=tmp_path / "nope.txt")
 
 
+def test_phrasings_name_a_command_and_say_more_than_its_phrase(pack: VoicePack) -> None:
+    said = read_phrasings(ROOT / "voices" / "en" / "phrasings.txt", pack)
+    assert len(said) >= 60 and ("hey coach, stop", "stop") in said
+    assert {command for _, command in said} >= {"stop", "pause", "resume", "slower", "faster",
+                                                "start hallway", "how many", "repeat", "yes"}
+
+
+@pytest.mark.parametrize(("line", "problem"), [
+    ("okay stop", "is not 'what is said | the command it is'"),
+    ("okay, stop | halt", r"names no command of the pack \('halt'; there are: .*stop"),
+    ("Stop! | stop", "is exactly the command phrase 'stop'"),
+    ("okay stop | stop\nOkay, stop. | stop", "line 3: .* repeats line 2"),
+])
+def test_phrasings_refuse_a_line_that_is_not_one(pack: VoicePack, tmp_path: Path, line: str,
+                                                 problem: str) -> None:
+    path = tmp_path / "phrasings.txt"
+    path.write_text(f"# said\n{line}\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match=problem):
+        read_phrasings(path, pack)
+    assert read_phrasings(tmp_path / "none.txt", pack) == []  # a pack need not have them
+
+
 def test_korean_everyday_has_no_command_phrase_and_many_command_words() -> None:
     ko = VoicePack.load(KO)
     phrases = ko.phrases()
@@ -175,7 +197,7 @@ def test_same_arguments_give_the_same_bytes(twins: tuple[list[Clip], list[Clip]]
 
 
 def test_tiny_corpus_has_every_kind_and_noise(clips: list[Clip]) -> None:
-    assert len(clips) == 24 and len({c.id for c in clips}) == 24
+    assert len(clips) == 32 and len({c.id for c in clips}) == 32
     assert {c.kind for c in clips} == set(KINDS)
     assert {(c.noise, c.snr_db) for c in clips} == {("clean", None), ("white", 10.0),
                                                     ("babble", 10.0)}
@@ -190,7 +212,7 @@ def test_korean_clips_are_named_by_their_words_and_made_once(tmp_path: Path) -> 
                          snrs=(10,), limit_per_kind=1)
     # one voice at one rate: an own line's or a sentence's two clean clips are one clip
     assert len(clips) == len({c.id for c in clips}) == 9
-    assert {c.kind for c in clips} == set(KINDS)
+    assert {c.kind for c in clips} == set(KINDS) - {"phrasing"}  # the pack has none
     assert all("\uac00" <= c.id[0] <= "\ud7a3" for c in clips), "named by its Hangul words"
     command = next(c for c in clips if c.kind == "command" and c.noise == "clean")
     assert command.id.startswith(normalize(command.text).replace(" ", "-") + "-ko-165-clean-")
@@ -201,6 +223,8 @@ def test_labels_name_the_command_or_nothing(pack: VoicePack, clips: list[Clip]) 
     for clip in clips:
         if clip.kind == "command":
             assert clip.expected == Heard(*phrases[normalize(clip.text)]).canonical
+        elif clip.kind == "phrasing":
+            assert clip.expected is not None and normalize(clip.text) not in phrases
         else:
             assert clip.expected is None and normalize(clip.text) not in phrases
 
@@ -254,7 +278,7 @@ def test_new_parameters_only_mix_and_drop_stale_clips(pack: VoicePack, clips: li
     speech = snapshot(cache)
     more = build_corpus(pack, tmp_path, **{**TINY, "snrs": (10, 5)}, tts_cache=cache.parent)
     assert {c.snr_db for c in more} == {None, 10.0, 5.0}
-    assert len(more) == 28  # commands: 2 clean + 4 noisy each; other texts: 2 + 2
+    assert len(more) == 36  # commands: 2 clean + 4 noisy each; other texts: 2 + 2
     back = build_corpus(pack, tmp_path, **TINY, tts_cache=cache.parent)
     assert [c.id for c in back] == [c.id for c in clips]
     assert all(a.path.read_bytes() == b.path.read_bytes() for a, b in zip(back, clips,
@@ -281,7 +305,7 @@ def copy(clips: list[Clip], tmp_path: Path) -> Iterator[Path]:
     (lambda text: "", "line 1: expected the header"),
     (lambda text: text.replace('"kind": "command"', '"kind": "shout"', 1), "line 2: kind must"),
     (lambda text: text.replace('"rate": 165', '"rate": "fast"', 1), "line 2: rate: 'fast'"),
-    (lambda text: text + "{not json\n", "line 26: Expecting property name"),
+    (lambda text: text + "{not json\n", "line 34: Expecting property name"),
     (lambda text: text.replace('"snr_db": null', '"snr_db": null, "x": 1', 1),
      "line 2: expected an object with exactly"),
 ])

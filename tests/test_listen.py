@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import struct
 import wave
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -213,6 +214,23 @@ def test_bench_counts_right_wrong_false_accepts_and_stop_confusions(tmp_path: Pa
     assert result["wrong_commands"] == 0
     assert result["latency_after_speech_ms"]["p95"] is not None
     assert 200 <= result["latency_after_speech_ms"]["median"] <= 400
+
+
+def test_bench_counts_phrasings_apart(tmp_path: Path) -> None:
+    said = [replace(clip(tmp_path, "okay-stop", "stop"), kind="phrasing"),
+            replace(clip(tmp_path, "help-please", "help", 10), kind="phrasing"),
+            replace(clip(tmp_path, "stop-it", "stop", 10), kind="phrasing"),
+            clip(tmp_path, "stop1", "stop")]
+    heard_help = Recognition(Heard(Command.HELP, None, 0.95, "help"), "help", 0.95, 0)
+    result = bench_listen(ScriptedRecognizer([stop(), None, heard_help, stop()]), said,
+                          load_s=0.5)
+    assert result["accuracy_pct"] == {"clean": 100.0}, "the dev corpus's cells: commands only"
+    assert result["stop_confusions"] == 0 and result["wrong_commands"] == 0
+    phrasings = result["phrasings"]
+    assert phrasings["clips"] == 3
+    assert phrasings["accuracy_pct"] == {"clean": 100.0, "noisy": 0.0}
+    assert [w["said"] for w in phrasings["wrong_or_stop_confused"]] == ["stop-it"]
+    assert bench_listen(ScriptedRecognizer([stop()]), said[3:], load_s=0.5)["phrasings"] is None
 
 
 def test_the_talk_stream_counts_what_talk_set_off_and_how_soon_stop_is_heard(
