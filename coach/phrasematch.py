@@ -21,10 +21,13 @@ LEADING_FILLERS = frozenset({
 """Words people put before a command that do not change it ("hey coach, stop", "sorry, what
 did you say", "go faster", "a bit slower"); two-word ones as one string."""
 TRAILING_FILLERS = frozenset({
-    "please", "coach", "okay", "ok", "thanks", "um", "uh", "it", "thank you", "for me",
-    "a bit", "a little", "a second", "a minute", "a moment"})
-"""Words people put after a command that do not change it ("stop it", "slow down a bit",
-"wait a second")."""
+    "please", "coach", "okay", "ok", "thanks", "um", "uh", "it", "that", "thank you", "for me",
+    "a bit", "a little", "a second", "a minute", "a moment", "for a second", "for a minute",
+    "for a moment", "right now", "left", "to go", "so far"})
+"""Words people put after a command that do not change it ("stop it", "repeat that", "slow
+down a bit", "pause for a second", "how many steps left")."""
+LONGEST_FILLER = 3
+"""Words in the longest filler."""
 SPELLINGS = {"yup": "yep", "yea": "yeah", "ok": "okay"}
 """Whisper's spelling of a word, as the pack spells it."""
 ARTICLES = ("the", "a", "my")
@@ -73,28 +76,26 @@ def leads(words: list[str]) -> list[int]:
     out = [0]
     while out[-1] < len(words):
         lo = out[-1]
-        if " ".join(words[lo:lo + 2]) in LEADING_FILLERS and lo + 1 < len(words):
-            out.append(lo + 2)
-        elif words[lo] in LEADING_FILLERS:
-            out.append(lo + 1)
-        else:
+        n = next((n for n in range(LONGEST_FILLER, 0, -1) if lo + n <= len(words)
+                  and " ".join(words[lo:lo + n]) in LEADING_FILLERS), 0)
+        if not n:
             break
+        out.append(lo + n)
     return out
 
 
 def strip_fillers(words: list[str], lo: int | None = None) -> list[str]:
     """The words without fillers at either end (``lo``: from there rather than after every
-    filler at the start; a two-word one at the end only where a word is left: "thank you" is
-    no command with its filler taken off)."""
+    filler at the start; one of more words at the end only where a word is left: "thank you"
+    is no command with its filler taken off)."""
     lo = leads(words)[-1] if lo is None else lo
     hi = len(words)
     while hi > lo:
-        if hi - lo > 2 and " ".join(words[hi - 2:hi]) in TRAILING_FILLERS:
-            hi -= 2
-        elif words[hi - 1] in TRAILING_FILLERS:
-            hi -= 1
-        else:
+        n = next((n for n in range(LONGEST_FILLER, 0, -1) if hi - lo > n - (n == 1)
+                  and " ".join(words[hi - n:hi]) in TRAILING_FILLERS), 0)
+        if not n:
             break
+        hi -= n
     return words[lo:hi]
 
 

@@ -18,7 +18,8 @@ How an utterance is heard:
 * :class:`~coach.whisper_score.PhraseScorer` asks how well each phrase of the pack
   explains the audio (its log-probability under the decoder primed with every phrase), not
   just what Whisper would write: tiny.en mishears words ("start back with walk") far more
-  often than it prefers another phrase.
+  often than it prefers another phrase. Each phrase is scored as people say it too: after
+  fillers ("hey coach"), before one ("please"), with an article ("start the hallway").
 * :func:`~coach.whisper_judge.judge` turns the scores into a command and a confidence,
   together with :class:`~coach.phrasematch.PhraseMatcher`, which reads the free text as a
   phrase (after fillers at its ends and plain repetition are taken off) or sees how much it
@@ -211,7 +212,7 @@ class WhisperRecognizer:
         self.urgent_confidence = urgent_confidence
         self.score = PhraseScorer(model or load_model(model_path, threads=threads),
                                   self.matcher.table, is_lead=self.matcher.is_lead,
-                                  trailing=TRAILING_FILLERS)
+                                  trailing=TRAILING_FILLERS, aliases=self.matcher.aliases)
         self.vad = VoiceActivity()
         self.longest_s = max(longest_s(phrase) for phrase in self.matcher.table)
         """The longest any phrase may take to say: speech that goes on longer is no phrase's

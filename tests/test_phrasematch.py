@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from coach import phrasematch
 from coach.events import Command
 from coach.phrasematch import Match, PhraseMatcher, collapse
 
@@ -41,6 +42,11 @@ def test_every_phrase_of_the_pack_matches_itself(matcher: PhraseMatcher) -> None
     ("Stop it.", "stop", "filler"),
     ("Sorry, what did you say?", "repeat", "filler"),
     ("Can you start the hallway?", "start hallway", "filler"),
+    ("Pause for a second.", "pause", "filler"),
+    ("Repeat that, please.", "repeat", "filler"),
+    ("How many steps left?", "how many", "filler"),
+    ("Stop right now.", "stop", "filler"),
+    ("Start the hill walk, please.", "start hill", "filler"),
     ("Start the hallway.", "start hallway", "exact"),
     ("Begin the couch.", "start couch", "exact"),
     ("Stop! Stop! Stop!", "stop", "repeated"),
@@ -114,6 +120,11 @@ def test_collapse_finds_what_was_repeated(words: list[str], truncated: bool,
 def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseMatcher) -> None:
     assert canonical(matcher.match("Pause. Pause. P", truncated=True)) == "pause"
     assert matcher.match("Pause. Pause. P", truncated=False) is None
+
+
+def test_the_longest_filler_is_known() -> None:
+    fillers = phrasematch.LEADING_FILLERS | phrasematch.TRAILING_FILLERS
+    assert max(len(f.split()) for f in fillers) == phrasematch.LONGEST_FILLER
 
 
 def test_fillers_a_command_may_follow(matcher: PhraseMatcher) -> None:

@@ -228,9 +228,13 @@ def test_talk_and_its_own_lines_are_not_commands(recognizer: WhisperRecognizer,
 
 
 @pytest.mark.parametrize("text", ["Sorry, was that start hallway?",
-                                  "During a walk you can say pause, slower, faster or repeat."])
-def test_words_after_a_comma_are_not_a_command_of_their_own(recognizer: WhisperRecognizer,
-                                                            text: str) -> None:
+                                  "During a walk you can say pause, slower, faster or repeat.",
+                                  # fillers, then talk: no phrase said with its fillers
+                                  "Okay, wait for me by the door.",
+                                  "Just keep going straight past the church.",
+                                  "Sorry, I can't stop now, I'm late."])
+def test_words_around_a_phrase_are_not_a_command(recognizer: WhisperRecognizer,
+                                                 text: str) -> None:
     result = recognize_samples(recognizer, spoken(text))
     assert not any(acts(u) for u in result.utterances), result.utterances
 
@@ -354,7 +358,8 @@ def test_phrases_scored_side_by_side_score_as_in_one_batch(recognizer: WhisperRe
     assert recognizer.score.model.num_workers == whisper.WORKERS == 2
     alone = PhraseScorer(whisper.load_model(model_dir, workers=1), recognizer.matcher.table)
     phrases = ["start hallway", "start hall", "start walk", "stop now", "how many steps"]
-    ways = [way for way in recognizer.score._ways([]) if way.phrase in phrases]
+    ways = [way for way in recognizer.score._ways([]) if way.phrase in phrases
+            and way.tokens == recognizer.score.phrases[way.phrase]]  # not "start the hall"
     audio = trimmed(spoken("start hallway"))
     encoded = recognizer.score(audio, plain=False).encoded
     split = recognizer.score._complete(encoded, ways)
@@ -368,7 +373,9 @@ def test_phrases_scored_side_by_side_score_as_in_one_batch(recognizer: WhisperRe
 @pytest.mark.parametrize(("text", "voice", "rate", "command"), [
     ("okay, stop", "en-us", 140, "stop"), ("okay coach, stop", "en-029", 180, "stop"),
     ("alright, pause", "en-gb-scotland", 180, "pause"), ("go faster", "en", 140, "faster"),
-    ("slow down a bit", "en-us", 140, "slower"), ("sorry, repeat", "en-029", 140, "repeat")])
+    ("slow down a bit", "en-us", 140, "slower"), ("sorry, repeat", "en-029", 140, "repeat"),
+    ("start the hallway", "en-us", 165, "start hallway"),
+    ("pause for a second", "en", 165, "pause")])
 def test_commands_said_the_way_people_say_them_are_heard(recognizer: WhisperRecognizer,
                                                          text: str, voice: str, rate: int,
                                                          command: str) -> None:
@@ -377,11 +384,3 @@ def test_commands_said_the_way_people_say_them_are_heard(recognizer: WhisperReco
     found = recognize_samples(recognizer, spoken(text, voice, rate)).recognition
     assert found is not None and found.command == command and acts(found), found
 
-
-@pytest.mark.parametrize("text", ["Okay, wait for me by the door.",
-                                  "Just keep going straight past the church.",
-                                  "Sorry, I can't stop now, I'm late."])
-def test_talk_that_starts_with_a_filler_is_no_command(recognizer: WhisperRecognizer,
-                                                      text: str) -> None:
-    result = recognize_samples(recognizer, spoken(text))
-    assert not any(acts(u) for u in result.utterances), result.utterances
