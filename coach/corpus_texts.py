@@ -88,8 +88,8 @@ def read_everyday(path: Path, pack: VoicePack) -> list[str]:
 
 def read_phrasings(path: Path, pack: VoicePack) -> list[tuple[str, str]]:
     """Commands said the way people say them, from ``path`` (``text | command`` a line, ``#``
-    comments): (text, canonical command). None when there is no such file: a pack need not
-    have them. Each text must say more than a phrase of the pack, and name one of its
+    comments): (text, canonical command); none when there is no such file, as a pack need
+    not have them. Each text must say more than a phrase of the pack, and name one of its
     commands."""
     if not path.is_file():
         return []

@@ -19,7 +19,7 @@ LEADING_FILLERS = frozenset({
     "please", "coach", "alright", "right", "let's", "sorry", "just", "go", "can you", "could you",
     "would you", "will you", "a bit", "a little", "all right"})
 """Words people put before a command that do not change it ("hey coach, stop", "sorry, what
-did you say", "go faster", "a bit slower"); two-word ones as one string."""
+did you say", "go faster", "a bit slower"); one of several words as one string."""
 TRAILING_FILLERS = frozenset({
     "please", "coach", "okay", "ok", "thanks", "um", "uh", "it", "that", "thank you", "for me",
     "a bit", "a little", "a second", "a minute", "a moment", "for a second", "for a minute",
@@ -86,8 +86,8 @@ def leads(words: list[str]) -> list[int]:
 
 def strip_fillers(words: list[str], lo: int | None = None) -> list[str]:
     """The words without fillers at either end (``lo``: from there rather than after every
-    filler at the start; one of more words at the end only where a word is left: "thank you"
-    is no command with its filler taken off)."""
+    filler at the start; one of two or more words at the end only where a word is left:
+    "thank you" is no command with its filler taken off)."""
     lo = leads(words)[-1] if lo is None else lo
     hi = len(words)
     while hi > lo:
