@@ -379,8 +379,9 @@ def test_phrases_scored_side_by_side_score_as_in_one_batch(recognizer: WhisperRe
 def test_commands_said_the_way_people_say_them_are_heard(recognizer: WhisperRecognizer,
                                                          text: str, voice: str, rate: int,
                                                          command: str) -> None:
-    # each was missed in every voice while the phrases were scored only as said on their own:
-    # the words around them made every phrase a poor explanation of the sound
+    # each was missed in every voice tried, or only asked about ("Start the hallway."), while
+    # the phrases were scored only as said on their own: the words around them made every
+    # phrase a poor explanation of the sound
     found = recognize_samples(recognizer, spoken(text, voice, rate)).recognition
     assert found is not None and found.command == command and acts(found), found
 
