@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .listen import RATE
+from .voicepack import normalize
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -144,13 +144,11 @@ class PhraseScorer:
         said = [*((p, p) for p in self.phrases), *sorted((aliases or {}).items())]
         self.forms = [(p, tuple(tok.encode(" " + written(a)))) for a, p in said]
         """Each phrase and alias as written at the start of a sentence, with its phrase."""
-        self.small = [(p, small) for a, p in said
-                      if (p, small := tuple(tok.encode(" " + written(a, first=False))))
-                      not in self.forms]
+        small = [(a, p, tuple(tok.encode(" " + written(a, first=False)))) for a, p in said]
+        self.small = [(p, tokens) for _, p, tokens in small if (p, tokens) not in self.forms]
         """The same as written after a filler without a full stop ("Okay, stop")."""
-        self.aliased = {(p, tokens) for p, tokens in [*self.forms, *self.small]
-                        if tokens not in (self.phrases[p], tuple(
-                            tok.encode(" " + written(p, first=False))))}
+        self.aliased = {(p, tokens) for (a, p), (_, tokens) in zip(said, self.forms, strict=True)
+                        if a != p} | {(p, tokens) for a, p, tokens in small if a != p}
         """The forms of aliases: scored only where the text says them, never completed in
         a forced pass (forty "Start the ..." would crowd out the phrases themselves, which
         tiny.en often finds likelier even where it wrote "the")."""
@@ -211,7 +209,7 @@ class PhraseScorer:
         the text starts with, if it does ("Hey coach. Stop.", "Okay, go on")."""
         ways = [PhraseScore(p, 0.0, 0.0, (), tokens) for p, tokens in self.forms]
         for lead in self._leads(ids):
-            fillers = " ".join(_words(self.tokenizer.decode(list(lead))))
+            fillers = normalize(self.tokenizer.decode(list(lead)))
             ways += [PhraseScore(p, 0.0, 0.0, lead, tokens, fillers)
                      for p, tokens in [*self.forms, *self.small]]
         return ways
@@ -249,7 +247,7 @@ class PhraseScorer:
         if not complete:
             return way, logprob
         tail = trailing_at(ids, k + len(way.tokens), self.trailing, self.ends)
-        fillers = " ".join([way.fillers, *_words(self.tokenizer.decode(list(tail)))]).strip()
+        fillers = f"{way.fillers} {normalize(self.tokenizer.decode(list(tail)))}".strip()
         return replace(way, logprob=logprob, regret=regret, fillers=fillers)
 
     def _plain_regret(self, encoded: Any, score: PhraseScore) -> float | None:
@@ -372,10 +370,6 @@ def written(phrase: str, first: bool = True) -> str:
     text = " ".join(words)
     return text[:1].upper() + text[1:] if first else text
 
-
-def _words(text: str) -> list[str]:
-    """The words of a text, small, without punctuation."""
-    return re.sub(r"[^\w' ]", " ", text.lower()).split()
 
 
 def prompt_text(phrases: Iterable[str]) -> str:
