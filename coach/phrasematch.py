@@ -17,7 +17,7 @@ from .voicepack import VoicePack, normalize
 LEADING_FILLERS = frozenset({
     "okay", "ok", "um", "umm", "uh", "er", "erm", "hmm", "mm", "oh", "so", "hey", "well", "and",
     "please", "coach", "alright", "right", "let's", "sorry", "just", "go", "can you", "could you",
-    "would you", "will you", "a bit", "a little", "all right"})
+    "would you", "will you", "a bit", "a little", "all right", "a coach"})
 """Words people put before a command that do not change it ("hey coach, stop", "sorry, what
 did you say", "go faster", "a bit slower"); one of several words as one string."""
 TRAILING_FILLERS = frozenset({
@@ -37,6 +37,10 @@ EXACT_ONLY = frozenset({Command.STOP, Command.PAUSE, Command.YES, Command.NO})
 LONGER = 1.3
 """Text more than this many times as long as a phrase (in letters), or as short, is not like
 it: "Backward walk." is not "start backward walk"."""
+REPEAT_ALIKE = 0.8
+"""How alike (letter by letter) a later sentence must be to the first to be taken for
+tiny.en writing it again: "start kill walk" is 0.92 like "start hill walk"; "start car" is
+0.71 like "start hall", "yet" 0.67 like "yes"."""
 QUALITY = {"exact": 1.0, "repeated": 1.0, "filler": 0.9, "fuzzy": 0.75}
 """How much each way of matching is trusted."""
 
@@ -97,6 +101,21 @@ def strip_fillers(words: list[str], lo: int | None = None) -> list[str]:
             break
         hi -= n
     return words[lo:hi]
+
+
+def _again(later: list[str], first: list[str]) -> bool:
+    """Whether a later sentence of a text says its first sentence again, or the start of it:
+    word for word, a stammered word aside, or as tiny.en garbles a repeat, alike letter for
+    letter (``REPEAT_ALIKE``) in as many words ("Start hill walk. Start kill walk", "Say that
+    again. Save that again"); after the fillers the first starts with, or with them ("Okay,
+    keep going. Keep going")."""
+    said = unstammered(later)
+    for lo in leads(first):
+        target = first[lo:lo + len(said)]
+        if len(target) == len(said) and (said == target or difflib.SequenceMatcher(
+                None, "".join(said), "".join(target), autojunk=False).ratio() >= REPEAT_ALIKE):
+            return True
+    return False
 
 
 def unstammered(words: list[str]) -> list[str]:
@@ -234,11 +253,10 @@ class PhraseMatcher:
         """The words of what was said once, where the text repeats it (primed with the
         phrases, tiny.en often writes a command again and again): "Begin hill walk. Begin
         begin hill" is "begin hill walk", as is "begin hill walk begin hill walk begin" cut off
-        at the token limit. A later sentence counts as a repeat when, a stammered word aside,
-        it is the first sentence or the start of it; otherwise the text is taken whole."""
+        at the token limit. A later sentence counts as a repeat when it says the first again
+        or the start of it (:func:`_again`); otherwise the text is taken whole."""
         sentences = self.sentences(text)
-        if len(sentences) > 1 and all(
-                unstammered(x) == sentences[0][:len(unstammered(x))] for x in sentences[1:]):
+        if len(sentences) > 1 and all(_again(x, sentences[0]) for x in sentences[1:]):
             return collapse(sentences[0])  # "No, no. No. No" is "no"
         return collapse(self.words(text), truncated)
 

@@ -54,6 +54,11 @@ def test_every_phrase_of_the_pack_matches_itself(matcher: PhraseMatcher) -> None
     ("Begin hill walk. Begin begin hill", "start hill", "repeated"),
     ("Begin cooldown. Begin begin cooldown.", "start cooldown", "repeated"),
     ("No, no. No. No", "no", "repeated"),
+    # ... or garbles the repeat, or repeats the phrase without the fillers said before it
+    ("Start hill walk. Start kill walk", "start hill", "repeated"),
+    ("Say that again. Save that again.", "repeat", "repeated"),
+    ("Okay, keep going. Keep going", "resume", "filler"),
+    ("A coach. Hold on.", "pause", "filler"),  # "hey coach" with a soft h
     ("Yes, yes please.", "yes", "repeated"),
     ("Yup.", "yes", "exact"),
     ("No thanks.", "no", "exact"),
@@ -76,6 +81,8 @@ def test_fillers_articles_and_repeats_are_taken_off(matcher: PhraseMatcher, text
     "Stopped.",
     "Stop. Stop the car.",
     "Start hallway. Start the car.",
+    "Start car. Start hall.",  # not alike enough to be the first again
+    "Yes. Yet.",
     "",
 ])
 def test_only_a_whole_phrase_is_a_command(matcher: PhraseMatcher, text: str) -> None:
