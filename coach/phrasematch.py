@@ -41,6 +41,10 @@ REPEAT_ALIKE = 0.8
 """How alike (letter by letter) a later sentence must be to the first to be taken for
 tiny.en writing it again: "start kill walk" is 0.92 like "start hill walk"; "start car" is
 0.71 like "start hall", "yet" 0.67 like "yes"."""
+LEAD_WORDS = 3
+"""Most words before a stop said as a sentence of its own that leave it a stop: tiny.en
+mishears the words people put before a command ("Hey, cold. Stop." for "hey coach, stop";
+"Take watch. Stop."), and a missed stop is the worst error there is."""
 QUALITY = {"exact": 1.0, "repeated": 1.0, "filler": 0.9, "fuzzy": 0.75}
 """How much each way of matching is trusted."""
 
@@ -147,6 +151,9 @@ def collapse(words: list[str], truncated: bool = False) -> list[str]:
 class PhraseMatcher:
     """Whole-utterance matching of transcripts against a voice pack's phrases."""
 
+    trailing = TRAILING_FILLERS
+    """Filler words people put after a command."""
+
     def __init__(self, pack: VoicePack) -> None:
         self.table = pack.phrases()
         self.aliases: dict[str, str] = {}
@@ -159,6 +166,9 @@ class PhraseMatcher:
                         if alias not in self.table:
                             self.aliases.setdefault(alias, phrase)
         self.numbers = {str(i): word for i, word in enumerate(pack.numbers)}
+        self.last = frozenset(p for p, (command, _) in self.table.items()
+                              if command is Command.STOP)
+        """Phrases that count after a short sentence of any words (``LEAD_WORDS``)."""
         every = [*self.table, *self.aliases]
         self.prefixes = {" ".join(p.split()[:i]) for p in every for i in range(1, len(p.split()))}
         self.most_words = max(len(p.split()) for p in every)
@@ -187,6 +197,8 @@ class PhraseMatcher:
             if (found := self._lookup(strip_fillers(words, lo))) is not None:
                 how = "filler"
                 break
+        if found is None and (found := self._said_last(text)) is not None:
+            how = "filler"
         if found is None and fuzzy:
             found, how = self._fuzzy(words) or self._fuzzy(trimmed), "fuzzy"
         if found is None:
@@ -195,6 +207,21 @@ class PhraseMatcher:
         if how == "fuzzy" and command in EXACT_ONLY:
             return None
         return Match(found, command, routine, how)
+
+    def _said_last(self, text: str) -> str | None:
+        """A stop said as a sentence of its own after a few other words ("Hey, cold. Stop.
+        Hey, cold"): the phrase, or None. What follows it may only say it, or the first
+        sentence, again."""
+        sentences = self.sentences(text)
+        before = 0
+        for k, sentence in enumerate(sentences):
+            if k and before <= LEAD_WORDS:
+                found = self._lookup(strip_fillers(collapse(unstammered(sentence))))
+                if found in self.last and all(_again(x, sentence) or _again(x, sentences[0])
+                                              for x in sentences[k + 1:]):
+                    return found
+            before += len(sentence)
+        return None
 
     def _fuzzy(self, words: list[str]) -> str | None:
         """The one phrase of two or more words that differs from these in one letter of one
@@ -269,3 +296,7 @@ class PhraseMatcher:
         """Whether the text is nothing but fillers a command may follow ("Hey coach.")."""
         words = self.words(text)
         return bool(words) and leads(words)[-1] == len(words)
+
+    def is_short(self, text: str) -> bool:
+        """Whether the text is few enough words for a stop to follow it (``LEAD_WORDS``)."""
+        return 0 < len(self.words(text)) <= LEAD_WORDS

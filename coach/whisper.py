@@ -19,7 +19,8 @@ How an utterance is heard:
   explains the audio (its log-probability under the decoder primed with every phrase), not
   just what Whisper would write: tiny.en mishears words ("start back with walk") far more
   often than it prefers another phrase. Each phrase is scored as people say it too: after
-  fillers ("hey coach"), before one ("please"), with an article ("start the hallway").
+  fillers ("hey coach"), before one ("please"), with an article ("start the hallway"), and
+  a stop after a few words tiny.en did not make out ("Hey, cold. Stop.").
 * :func:`~coach.whisper_judge.judge` turns the scores into a command and a confidence,
   together with :class:`~coach.phrasematch.PhraseMatcher`, which reads the free text as a
   phrase (after fillers at its ends and plain repetition are taken off) or sees how much it
@@ -52,7 +53,7 @@ from .errors import CoachError
 from .events import Heard
 from .listen import RATE, Recognition, VoiceActivity, has_voice, keep_last
 from .paths import remembered_sha256
-from .phrasematch import TRAILING_FILLERS, PhraseMatcher
+from .phrasematch import PhraseMatcher
 from .voicepack import VoicePack
 from .whisper_judge import ANSWERS, URGENT, Verdict, judge, longest_s
 from .whisper_score import PhraseScorer, Scoring
@@ -211,8 +212,7 @@ class WhisperRecognizer:
         self.min_confidence = min_confidence
         self.urgent_confidence = urgent_confidence
         self.score = PhraseScorer(model or load_model(model_path, threads=threads),
-                                  self.matcher.table, is_lead=self.matcher.is_lead,
-                                  trailing=TRAILING_FILLERS, aliases=self.matcher.aliases)
+                                  self.matcher.table, said=self.matcher)
         self.vad = VoiceActivity()
         self.longest_s = max(longest_s(phrase) for phrase in self.matcher.table)
         """The longest any phrase may take to say: speech that goes on longer is no phrase's

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -15,6 +15,34 @@ from .listen import RATE
 from .voicepack import normalize
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class Sayings(Protocol):
+    """How people wrap the pack's phrases in other words (a
+    :class:`~coach.phrasematch.PhraseMatcher`)."""
+
+    @property
+    def aliases(self) -> Mapping[str, str]:
+        """Other ways to say a phrase, scored as it: "start the hallway"."""
+        ...
+
+    @property
+    def trailing(self) -> Collection[str]:
+        """Filler words that may follow a phrase: "please"."""
+        ...
+
+    @property
+    def last(self) -> Collection[str]:
+        """Phrases that count after a short sentence of any words: a stop."""
+        ...
+
+    def is_lead(self, text: str) -> bool:
+        """Whether the text is nothing but fillers a phrase may follow ("Hey coach.")."""
+        ...
+
+    def is_short(self, text: str) -> bool:
+        """Whether the text is short enough for a phrase of ``last`` to follow it."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +141,8 @@ class PhraseScorer:
     starts with ("Hey coach. Stop.", "Okay, go on": after "Okay," and after "Okay, go"),
     through a filler before its end ("Pause please."), and as its aliases where the text says
     them ("Start the hallway."). Scored on its own, such a phrase explains none of the sound,
-    and the command was lost.
+    and the command was lost. A stop is also scored after a short first sentence of any words:
+    tiny.en mishears the words before it ("Hey, cold. Stop." for "hey coach, stop").
 
     ``pad_s`` of silence after the audio: tiny.en, trained on 30 s windows, hears a short
     utterance better with more of it. On the dev corpus (utterances cut at their true edges,
@@ -126,12 +155,9 @@ class PhraseScorer:
     """Punctuation that ends a phrase (so does the end of the text)."""
 
     def __init__(self, model: Any, phrases: Iterable[str], *, pad_s: float = 4.0,
-                 complete: int = 4, is_lead: Callable[[str], bool] | None = None,
-                 trailing: Iterable[str] = (), aliases: Mapping[str, str] | None = None
-                 ) -> None:
-        """``is_lead``: whether a text is nothing but fillers a phrase may follow ("Hey
-        coach."); ``trailing``: filler words that may follow a phrase ("please");
-        ``aliases``: other ways to say a phrase, scored as it ("start the hallway")."""
+                 complete: int = 4, said: Sayings | None = None) -> None:
+        """``said``: how people wrap the phrases in other words (without it, each phrase is
+        scored only as said on its own)."""
         from faster_whisper.tokenizer import Tokenizer
 
         self.model = model.model
@@ -141,19 +167,21 @@ class PhraseScorer:
         self.pad_s = pad_s
         self.complete = complete
         self.phrases = {p: tuple(tok.encode(" " + written(p))) for p in sorted(set(phrases))}
-        said = [*((p, p) for p in self.phrases), *sorted((aliases or {}).items())]
-        self.forms = [(p, tuple(tok.encode(" " + written(a)))) for a, p in said]
+        self.said = said
+        aliases = said.aliases if said is not None else {}
+        forms = [*((p, p) for p in self.phrases), *sorted(aliases.items())]
+        self.forms = [(p, tuple(tok.encode(" " + written(a)))) for a, p in forms]
         """Each phrase and alias as written at the start of a sentence, with its phrase."""
-        small = [(a, p, tuple(tok.encode(" " + written(a, first=False)))) for a, p in said]
+        small = [(a, p, tuple(tok.encode(" " + written(a, first=False)))) for a, p in forms]
         self.small = [(p, tokens) for _, p, tokens in small if (p, tokens) not in self.forms]
         """The same as written after a filler without a full stop ("Okay, stop")."""
-        self.aliased = {(p, tokens) for (a, p), (_, tokens) in zip(said, self.forms, strict=True)
+        self.aliased = {(p, tokens) for (a, p), (_, tokens) in zip(forms, self.forms, strict=True)
                         if a != p} | {(p, tokens) for a, p, tokens in small if a != p}
         """The forms of aliases: scored only where the text says them, never completed in
         a forced pass (forty "Start the ..." would crowd out the phrases themselves, which
         tiny.en often finds likelier even where it wrote "the")."""
-        self.is_lead = is_lead
-        self.trailing = [tuple(tok.encode(sep + " " + f)) for f in trailing for sep in ("", ",")]
+        self.trailing = [tuple(tok.encode(sep + " " + f))
+                         for f in (said.trailing if said is not None else ()) for sep in ("", ",")]
         self.max_tokens = max(len(t) for t in self.phrases.values()) + 3
         self.plain = [*tok.sot_sequence, tok.no_timestamps]
         self.prompt = [tok.sot_prev, *tok.encode(" " + prompt_text(self.phrases)), *self.plain]
@@ -183,12 +211,12 @@ class PhraseScorer:
         pending: list[tuple[PhraseScore, float]] = []
         """Phrases the text leaves (as they would be scored), with a bound on their
         log-probability."""
-        for way in self._ways(ids):
+        for way, completable in self._ways(ids):
             score = self._score(way, steps, ids)
             if isinstance(score, PhraseScore):
                 if way.phrase not in best or score.logprob > best[way.phrase].logprob:
                     best[way.phrase] = score
-            elif (way.phrase, way.tokens) not in self.aliased:
+            elif completable:
                 pending.append(score)
         # those that follow the text longest first, then by their bound
         pending.sort(key=lambda p: (-_shared((*p[0].lead, *p[0].tokens), ids), -p[1]))
@@ -204,24 +232,39 @@ class PhraseScorer:
                           time.perf_counter() - started, encoded=encoded)
         return self.with_plain(scoring) if plain else scoring
 
-    def _ways(self, ids: list[int]) -> list[PhraseScore]:
-        """Each phrase as it may have been said (unscored): on its own, and after the fillers
-        the text starts with, if it does ("Hey coach. Stop.", "Okay, go on")."""
-        ways = [PhraseScore(p, 0.0, 0.0, (), tokens) for p, tokens in self.forms]
-        for lead in self._leads(ids):
+    def _ways(self, ids: list[int]) -> list[tuple[PhraseScore, bool]]:
+        """Each phrase as it may have been said (unscored), and whether it may be completed
+        in a forced pass where the text leaves it: on its own, and after the fillers the
+        text starts with, if it does ("Hey coach. Stop.", "Okay, go on"). Aliases, and a stop
+        after a short sentence of other words, count only where the text says them."""
+        ways = [(PhraseScore(p, 0.0, 0.0, (), tokens), (p, tokens) not in self.aliased)
+                for p, tokens in self.forms]
+        for lead, fillers_only in self._leads(ids):
             fillers = normalize(self.tokenizer.decode(list(lead)))
-            ways += [PhraseScore(p, 0.0, 0.0, lead, tokens, fillers)
-                     for p, tokens in [*self.forms, *self.small]]
+            ways += [(PhraseScore(p, 0.0, 0.0, lead, tokens, fillers),
+                      fillers_only and (p, tokens) not in self.aliased)
+                     for p, tokens in [*self.forms, *self.small]
+                     if fillers_only or (self.said is not None and p in self.said.last)]
         return ways
 
-    def _leads(self, ids: Sequence[int]) -> list[tuple[int, ...]]:
+    def _leads(self, ids: Sequence[int]) -> list[tuple[tuple[int, ...], bool]]:
         """The text's first tokens up to the start of a word, where they are nothing but
-        fillers ("Okay." and "Okay. Go" in "Okay. Go on.")."""
-        if self.is_lead is None:
-            return []
-        return [tuple(ids[:k]) for k in range(1, len(ids))
-                if self.tokenizer.decode([ids[k]]).startswith(" ")
-                and self.is_lead(self.tokenizer.decode(list(ids[:k])))]
+        fillers ("Okay." and "Okay. Go" in "Okay. Go on."), with True; or where they end a
+        short sentence ("Hey, cold."), with False: only the phrases that may follow any
+        words are scored after those."""
+        out: list[tuple[tuple[int, ...], bool]] = []
+        said = self.said
+        if said is None:
+            return out
+        for k in range(1, len(ids)):
+            if not self.tokenizer.decode([ids[k]]).startswith(" "):
+                continue
+            text = self.tokenizer.decode(list(ids[:k]))
+            if said.is_lead(text):
+                out.append((tuple(ids[:k]), True))
+            elif ids[k - 1] in self.ends and said.is_short(text):
+                out.append((tuple(ids[:k]), False))
+        return out
 
     def with_plain(self, scoring: Scoring) -> Scoring:
         """The scoring with the unprimed check of its likeliest phrase (one forced pass)."""

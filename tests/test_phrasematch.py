@@ -129,6 +129,21 @@ def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseM
     assert matcher.match("Pause. Pause. P", truncated=False) is None
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Hey, cold. Stop.", "stop"),  # "hey coach, stop", its first words misheard
+    ("Take watch. Stop. Take watch", "stop"),
+    ("Okay, sure. Stop now.", "stop"),
+    ("Start hallway. Stop.", "stop"),  # stop wins
+    ("Hey, cold. Pause.", None),  # only a stop: a missed stop is the worst error
+    ("Come back here and sit down. Stop.", None),  # more than a misheard "hey coach"
+    ("Stop. Stop the car.", None),
+    ("Hey, cold. Stop. Start walk.", None),
+])
+def test_a_stop_after_a_few_other_words_is_a_stop(matcher: PhraseMatcher, text: str,
+                                                  expected: str | None) -> None:
+    assert canonical(matcher.match(text)) == expected
+
+
 def test_the_longest_filler_is_known() -> None:
     fillers = phrasematch.LEADING_FILLERS | phrasematch.TRAILING_FILLERS
     assert max(len(f.split()) for f in fillers) == phrasematch.LONGEST_FILLER
