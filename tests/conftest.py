@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep every test (and every coach it starts) away from the user's own history, cache
     and config: they go to a fresh folder for this run."""
     home = Path(tempfile.mkdtemp(prefix="coach-tests-"))
+    _AUDIO["home"] = home
     os.environ["COACH_DATA_DIR"] = str(home / "data")
     os.environ["COACH_CACHE_DIR"] = os.environ.get("COACH_TEST_CACHE_DIR") or str(home / "cache")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
@@ -55,11 +57,22 @@ def _start_virtual_audio(folder: Path) -> None:
     _AUDIO["reason"] = reason
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run that passed leaves nothing behind (its folder holds caches of up to ~12 MB); one
+    that failed keeps its folder (the sound server's log, the history) and says where."""
+    if exitstatus == 0:
+        _AUDIO["remove"] = True
+    else:
+        print(f"\nthe run's data, cache and sound server log: {_AUDIO['home']}")
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the sound server."""
+    """Stop the sound server; remove the run's folder if it passed."""
     server = _AUDIO.get("server")
     if server is not None:
         server.stop()
+    if _AUDIO.get("remove"):
+        shutil.rmtree(_AUDIO["home"], ignore_errors=True)
 
 
 @pytest.fixture
