@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep every test (and every coach it starts) away from the user's own history, cache
     and config: they go to a fresh folder for this run."""
     home = Path(tempfile.mkdtemp(prefix="coach-tests-"))
-    _AUDIO["home"] = home
+    _RUN["home"] = home
     os.environ["COACH_DATA_DIR"] = str(home / "data")
     os.environ["COACH_CACHE_DIR"] = os.environ.get("COACH_TEST_CACHE_DIR") or str(home / "cache")
     os.environ["XDG_CONFIG_HOME"] = str(home / "config")
@@ -34,7 +34,9 @@ def pytest_configure(config: pytest.Config) -> None:
     _start_virtual_audio(home / "audio")
 
 
-_AUDIO: dict[str, Any] = {}
+_RUN: dict[str, Any] = {}
+"""The run's folder (``home``), its sound server (``server``, or why not: ``reason``), and
+whether the folder goes when the run is over (``remove``)."""
 
 
 def _start_virtual_audio(folder: Path) -> None:
@@ -53,26 +55,26 @@ def _start_virtual_audio(folder: Path) -> None:
             reason = str(err)
         else:
             os.environ.update(server.env)
-            _AUDIO["server"] = server
-    _AUDIO["reason"] = reason
+            _RUN["server"] = server
+    _RUN["reason"] = reason
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A run that passed leaves nothing behind (its folder holds caches of up to ~12 MB); one
     that failed keeps its folder (the sound server's log, the history) and says where."""
     if exitstatus == 0:
-        _AUDIO["remove"] = True
+        _RUN["remove"] = True
     else:
-        print(f"\nthe run's data, cache and sound server log: {_AUDIO['home']}")
+        print(f"\nthe run's data, cache and sound server log: {_RUN['home']}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop the sound server; remove the run's folder if it passed."""
-    server = _AUDIO.get("server")
+    server = _RUN.get("server")
     if server is not None:
         server.stop()
-    if _AUDIO.get("remove"):
-        shutil.rmtree(_AUDIO["home"], ignore_errors=True)
+    if _RUN.get("remove"):
+        shutil.rmtree(_RUN["home"], ignore_errors=True)
 
 
 @pytest.fixture
@@ -80,8 +82,8 @@ def virtual_audio() -> Any:
     """The run's virtual sound server; skips (fails under CI) when it could not start."""
     from virtual_audio import require_or_skip
 
-    require_or_skip(_AUDIO.get("reason"))
-    return _AUDIO["server"]
+    require_or_skip(_RUN.get("reason"))
+    return _RUN["server"]
 
 
 @pytest.fixture(scope="session")
