@@ -358,7 +358,7 @@ def test_phrases_scored_side_by_side_score_as_in_one_batch(recognizer: WhisperRe
     assert recognizer.score.model.num_workers == whisper.WORKERS == 2
     alone = PhraseScorer(whisper.load_model(model_dir, workers=1), recognizer.matcher.table)
     phrases = ["start hallway", "start hall", "start walk", "stop now", "how many steps"]
-    ways = [way for way in recognizer.score._ways([]) if way.phrase in phrases
+    ways = [way for way, _ in recognizer.score._ways([]) if way.phrase in phrases
             and way.tokens == recognizer.score.phrases[way.phrase]]  # not "start the hall"
     audio = trimmed(spoken("start hallway"))
     encoded = recognizer.score(audio, plain=False).encoded
