@@ -115,6 +115,23 @@ def test_a_voice_much_louder_than_the_talk_going_on_is_heard_on_its_own() -> Non
     assert max(after) >= whisper.PAUSE_S, "over within half a second of the voice stopping"
 
 
+def test_a_sentence_rising_from_soft_first_words_to_a_stressed_one_stays_whole() -> None:
+    # "the computer will SPEED UP after the update": soft syllables for a second, then one
+    # ten decibels louder; one voice, one utterance, not a new voice over talk
+    soft = np.concatenate([np.concatenate([vowel(0.15, 2000), vowel(0.05, 600)])
+                           for _ in range(5)])
+    signal = np.concatenate([np.zeros(RATE // 2), soft, vowel(0.3, 6500), soft[:RATE // 2],
+                             np.zeros(RATE)])
+    vad = VoiceActivity()
+    restarted, lengths = [], []
+    for chunk in chunks(signal.astype(np.int16)):
+        vad.feed(chunk)
+        restarted.append(vad.restarted)
+        lengths.append(vad.length_s)
+    assert not any(restarted)
+    assert max(lengths) >= 1.7, "heard from its first soft words to its last"
+
+
 # --- the model: checksum and where it comes from --------------------------------------------
 
 
