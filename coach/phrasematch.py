@@ -209,16 +209,20 @@ class PhraseMatcher:
         return Match(found, command, routine, how)
 
     def _said_last(self, text: str) -> str | None:
-        """A stop said as a sentence of its own after a few other words ("Hey, cold. Stop.
-        Hey, cold"): the phrase, or None. What follows it may only say it, or the first
-        sentence, again."""
+        """A stop said as a sentence of its own, first or after a few other words ("Hey,
+        cold. Stop. Hey, cold"): the phrase, or None. What follows it may only say it, or
+        the first sentence, again, or be the start of a phrase, which tiny.en, primed with
+        the phrases, writes to fill its window ("Stop. Start. Start start."): not a whole
+        one ("Stop. Stop the car.")."""
         sentences = self.sentences(text)
         before = 0
         for k, sentence in enumerate(sentences):
-            if k and before <= LEAD_WORDS:
+            if before <= LEAD_WORDS:
                 found = self._lookup(strip_fillers(collapse(unstammered(sentence))))
-                if found in self.last and all(_again(x, sentence) or _again(x, sentences[0])
-                                              for x in sentences[k + 1:]):
+                if found in self.last and all(
+                        _again(x, sentence) or _again(x, sentences[0])
+                        or " ".join(unstammered(x)) in self.prefixes
+                        for x in sentences[k + 1:]):
                     return found
             before += len(sentence)
         return None

@@ -138,6 +138,11 @@ def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseM
     ("Come back here and sit down. Stop.", None),  # more than a misheard "hey coach"
     ("Stop. Stop the car.", None),
     ("Hey, cold. Stop. Start walk.", None),
+    # primed, tiny.en fills its window with the start of a phrase after a stop
+    ("Stop. Start. Start start.", "stop"),
+    ("Hey, cold. Stop. How", "stop"),
+    ("Stop. You're hurting me.", None),
+    ("Pause. Start.", None),
 ])
 def test_a_stop_after_a_few_other_words_is_a_stop(matcher: PhraseMatcher, text: str,
                                                   expected: str | None) -> None:
