@@ -216,6 +216,17 @@ def test_bench_counts_right_wrong_false_accepts_and_stop_confusions(tmp_path: Pa
     assert 200 <= result["latency_after_speech_ms"]["median"] <= 400
 
 
+def test_bench_gives_the_latency_of_commands_that_are_not_answers_too(tmp_path: Path) -> None:
+    # answers wait on purpose for the rest of the sentence: their latency is shown apart too
+    clips = [clip(tmp_path, "stop1", "stop"), clip(tmp_path, "stop2", "stop"),
+             replace(clip(tmp_path, "yes1", "yes"), speech_end_s=0.4)]
+    heard_yes = Recognition(Heard(Command.YES, None, 0.95, "yes"), "yes", 0.95, 0)
+    result = bench_listen(ScriptedRecognizer([stop(), stop(), heard_yes]), clips, load_s=0.5)
+    latency = result["latency_after_speech_ms"]
+    assert latency["p95_not_answers"] is not None
+    assert latency["p95"] > latency["p95_not_answers"] + 500
+
+
 def test_bench_counts_phrasings_apart(tmp_path: Path) -> None:
     said = [replace(clip(tmp_path, "okay-stop", "stop"), kind="phrasing"),
             replace(clip(tmp_path, "help-please", "help", 10), kind="phrasing"),
