@@ -122,6 +122,19 @@ def _again(later: list[str], first: list[str]) -> bool:
     return False
 
 
+def _alike(words: list[str], phrase: str) -> float:
+    """How much the words look like the phrase (:meth:`PhraseMatcher.resemblance`)."""
+    said_words = phrase.split()
+    if len(words) > len(said_words) + 1 or (
+            len(words) > len(said_words) and words[:len(said_words)] == said_words):
+        return 0.0  # too long, or the phrase and then more
+    heard = "".join(words)
+    said = phrase.replace(" ", "")
+    if not heard or not len(said) / LONGER - 1 <= len(heard) <= len(said) * LONGER + 1:
+        return 0.0
+    return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio()
+
+
 def unstammered(words: list[str]) -> list[str]:
     """The words with a word said twice in a row said once: "begin begin hill" is "begin
     hill"."""
@@ -249,17 +262,10 @@ class PhraseMatcher:
         down", "Start all the way" 0.96 like "start hallway". Text of more than one word
         more (articles aside), the phrase and then more, or much longer or shorter, counts
         for nothing: "What did you say to the pl" is not like "what did you say", nor "Backward
-        walk" like "start backward walk"."""
-        words = content(self.unit(text, truncated))
-        said_words = phrase.split()
-        if len(words) > len(said_words) + 1 or (
-                len(words) > len(said_words) and words[:len(said_words)] == said_words):
-            return 0.0  # too long, or the phrase and then more
-        heard = "".join(words)
-        said = phrase.replace(" ", "")
-        if not heard or not len(said) / LONGER - 1 <= len(heard) <= len(said) * LONGER + 1:
-            return 0.0
-        return difflib.SequenceMatcher(None, heard, said, autojunk=False).ratio()
+        walk" like "start backward walk". The text is also taken without the fillers at its
+        ends, as people say a command ("Please lower." is 0.91 like "slower")."""
+        unit = self.unit(text, truncated)
+        return max(_alike(content(words), phrase) for words in (unit, strip_fillers(unit)))
 
     def sentences(self, text: str) -> list[list[str]]:
         """The normalised words of each sentence of the text that has any."""

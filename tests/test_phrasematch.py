@@ -187,6 +187,10 @@ def test_numbers_are_words_and_the_start_of_a_phrase_waits(matcher: PhraseMatche
     ("What did you say? To the", "what did you say", 0.0, 0.0),
     ("Begin hill walk. Begin. Begin", "begin hill walk", 1.0, 1.0),
     ("", "stop", 0.0, 0.0),
+    # as people say a command: the fillers at its ends aside, but not the phrase's own words
+    ("Please lower. Please lower. Please", "slower", 0.9, 0.92),
+    ("Okay, slow down a bit.", "slow down", 1.0, 1.0),
+    ("Go on.", "go on", 1.0, 1.0),
 ])
 def test_resemblance_is_how_much_a_text_looks_like_a_phrase(matcher: PhraseMatcher, text: str,
                                                             phrase: str, low: float,
