@@ -44,7 +44,10 @@ edges), with the constants as they were before it: clean commands acted on 81 % 
 noisy 62.5 % -> 67.5 %, other speech still 0 %; 0.5 to 0.7 do about as well."""
 RESEMBLES_URGENT = 0.75
 """The same for stop and pause, which act at once: "Stop down. Stop down." for "stop now"
-(0.8) is a stop; a missed stop is the worst error there is."""
+(0.8) is a stop; a missed stop is the worst error there is. Such a stop is as sure as the
+text is (its tokens' probabilities, as for a text that reads as a phrase) times how alike it
+looks, if the scores are less sure: they count every token tiny.en wrote otherwise against
+it ("down" for "now": 0.595 where 0.6 acts, on this machine's arithmetic)."""
 PLAIN_REGRET = 5.0
 """Regret per word (plus one) of the likeliest phrase, unprimed, above which it is no more
 than a guess: on the dev corpus (utterances cut at the true speech edges, with the phrase's
@@ -120,10 +123,10 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
     verdict = found[0]
     key = (verdict.command, verdict.routine)
     agree = [v for v in found if (v.command, v.routine) == key]
-    alike = match is None and verdict.command not in ANSWERS and max(
+    like = 0.0 if match is not None or verdict.command in ANSWERS else max(
         matcher.resemblance(scoring.text, phrase, truncated=scoring.truncated)
-        for phrase, of in matcher.table.items() if of == key) >= (
-            RESEMBLES_URGENT if verdict.command in URGENT else RESEMBLES)
+        for phrase, of in matcher.table.items() if of == key)
+    alike = like >= (RESEMBLES_URGENT if verdict.command in URGENT else RESEMBLES)
     scored_only = (WORDY if match is None and matcher.says_more(scoring.text, verdict.phrase)
                    else SCORED_ONLY)
     top = scoring.ranked[0] if scoring.ranked else None
@@ -134,6 +137,9 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     elif guess:  # primed, tiny.en hears the phrase; left to itself, something else
         verdict = replace(verdict, confidence=min(verdict.confidence, scored_only))
+    elif verdict.command in URGENT and alike:  # as sure as the text, for how alike it is
+        verdict = replace(verdict, confidence=max(verdict.confidence, float(
+            np.exp(scoring.avg_logprob / TEMPERATURE) * like * (1.0 - scoring.no_speech_prob))))
     elif (verdict.command in URGENT and len(found) == 2) or alike:
         pass  # the text reads as the phrase the scores found, or looks like it
     elif verdict.command in URGENT:

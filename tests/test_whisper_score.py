@@ -128,6 +128,22 @@ def test_a_phrase_the_text_looks_like_is_acted_on(matcher: PhraseMatcher) -> Non
     assert verdict is not None and verdict.confidence < 0.6
 
 
+def test_a_stop_the_text_looks_much_like_is_as_sure_as_the_text(matcher: PhraseMatcher
+                                                                ) -> None:
+    # the scores count "down" for "now" against the phrase; a clear text that looks much
+    # like it keeps the stop (a missed stop is the worst error)
+    ranked = [("stop now", -4.0, 4.0), ("start walk", -8.0, 6.0)]
+    clear = whisper_judge.judge(scoring("Stop down. Stop down.", ranked, avg_logprob=-0.3),
+                                matcher)
+    assert clear is not None and clear.command is Command.STOP and clear.confidence >= 0.6
+    # not a muddled one, nor one that does not look much like it
+    muddled = whisper_judge.judge(scoring("Stop down. Stop down.", ranked, avg_logprob=-1.5),
+                                  matcher)
+    assert muddled is not None and muddled.confidence < 0.6
+    unlike = whisper_judge.judge(scoring("Stopping.", ranked, avg_logprob=-0.3), matcher)
+    assert unlike is not None and unlike.confidence < 0.6
+
+
 def test_a_phrase_heard_only_when_primed_is_a_guess(matcher: PhraseMatcher) -> None:
     # "He walks" heard as "Begin walk." only because the decoder was primed with the phrases
     ranked = [("begin walk", -0.5, 0.0)]
