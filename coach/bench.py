@@ -128,7 +128,7 @@ def _stops(config: Config, pack: VoicePack, player: Player, clock: StreamClock,
 
 
 def _wait_quiet(voice: SpeakingVoice, clock: StreamClock) -> None:
-    """Wait until nothing is sounding or queued (the greeting, "Stopped.")."""
+    """Wait until nothing is sounding or queued (the greeting, the "stopped" line)."""
     time.sleep(0.3)
     while voice.sounding is not None and voice.sounding[2] + 0.2 > clock.now():
         time.sleep(0.02)

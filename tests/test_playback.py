@@ -130,7 +130,7 @@ def test_nothing_sounds_after_stop(virtual_audio: VirtualAudio, fast: Config,
     _, silent_from = s.player.log.cuts[0]
     assert (silent_from - asked) < 0.050, "stop silences within 50 ms (stream timestamps)"
     stopped = next(c for c in s.player.log.clips if c.tag.key == "stopped")
-    # in the recording: silence from 50 ms after the stop until "Stopped." begins
+    # in the recording: silence from 50 ms after the stop until the "stopped" line begins
     start = in_recording(asked + 0.050, s, recording)
     end = in_recording(stopped.started, s, recording)
     quiet = recording.samples[int(start * recording.rate): int((end - 0.005) * recording.rate)]

@@ -71,7 +71,8 @@ def test_stop_cuts_the_line_and_drops_the_queue(config: Config, pack: VoicePack)
     s.at(4, Heard(Command.STOP))
     s.run()
     assert voice.cuts == [4]
-    assert voice.history[-1][0] == 4 and voice.history[-1][1].startswith("Stopped.")
+    assert voice.history[-1][0] == 4
+    assert voice.history[-1][1].startswith("That's the end of the walk.")
     assert [text for t, text in voice.history if t >= 4] == [voice.history[-1][1]]
 
 

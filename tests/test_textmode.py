@@ -85,7 +85,8 @@ def test_walk_pause_resume_and_end_of_input(fast_config: Path) -> None:
         coach.wait_for("so far")
         status, rest = coach.close()
         assert status == 0
-        assert rest and rest[-1].startswith("coach: Stopped."), "end of input stops the walk"
+        assert rest and rest[-1].startswith("coach: That's the end of the walk."), (
+            "end of input stops the walk")
     finally:
         coach.proc.kill()
 
@@ -103,7 +104,7 @@ def test_unknown_words_get_an_answer_and_eof_ends_cleanly(fast_config: Path) -> 
 def test_end_of_input_mid_walk_stops_the_walk(fast_config: Path) -> None:
     result = run_coach("--config", str(fast_config), "text", stdin="start hallway\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.rstrip().splitlines()[-1].startswith("coach: Stopped.")
+    assert result.stdout.rstrip().splitlines()[-1].startswith("coach: That's the end of the walk.")
 
 
 def test_coach_with_no_command_is_text_mode(fast_config: Path) -> None:
