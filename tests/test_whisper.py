@@ -26,10 +26,15 @@ def feed(vad: VoiceActivity, samples: np.ndarray) -> list[bool]:
 
 def track(vad: VoiceActivity, samples: np.ndarray) -> list[tuple[float, float, float]]:
     """Feed the samples; (quiet, length, loud seconds) after each chunk."""
+    return [(quiet, length, loud) for quiet, length, loud, _ in follow(vad, samples)]
+
+
+def follow(vad: VoiceActivity, samples: np.ndarray) -> list[tuple[float, float, float, bool]]:
+    """Feed the samples; (quiet, length, loud seconds, restarted) after each chunk."""
     out = []
     for chunk in chunks(samples.astype(np.int16)):
         vad.feed(chunk)
-        out.append((vad.quiet_s, vad.length_s, vad.loud_s))
+        out.append((vad.quiet_s, vad.length_s, vad.loud_s, vad.restarted))
     return out
 
 
@@ -104,12 +109,8 @@ def test_a_voice_much_louder_than_the_talk_going_on_is_heard_on_its_own() -> Non
     talk = np.concatenate([np.concatenate([vowel(0.2, 600), vowel(0.1, 150)])
                            for _ in range(10)])
     signal = np.concatenate([talk, vowel(0.5, 12000), talk])
-    vad = VoiceActivity()
-    restarted, quiet = [], []
-    for chunk in chunks(signal.astype(np.int16)):
-        vad.feed(chunk)
-        restarted.append(vad.restarted)
-        quiet.append(vad.quiet_s)
+    steps = follow(VoiceActivity(), signal)
+    restarted, quiet = [step[3] for step in steps], [step[0] for step in steps]
     assert [i * 0.05 for i, r in enumerate(restarted) if r] == [pytest.approx(3.0, abs=0.06)]
     after = quiet[int(3.5 / 0.05):int(4.0 / 0.05)]
     assert max(after) >= whisper.PAUSE_S, "over within half a second of the voice stopping"
@@ -122,14 +123,9 @@ def test_a_sentence_rising_from_soft_first_words_to_a_stressed_one_stays_whole()
                            for _ in range(5)])
     signal = np.concatenate([np.zeros(RATE // 2), soft, vowel(0.3, 6500), soft[:RATE // 2],
                              np.zeros(RATE)])
-    vad = VoiceActivity()
-    restarted, lengths = [], []
-    for chunk in chunks(signal.astype(np.int16)):
-        vad.feed(chunk)
-        restarted.append(vad.restarted)
-        lengths.append(vad.length_s)
-    assert not any(restarted)
-    assert max(lengths) >= 1.7, "heard from its first soft words to its last"
+    steps = follow(VoiceActivity(), signal)
+    assert not any(step[3] for step in steps)
+    assert max(step[1] for step in steps) >= 1.7, "heard from its first soft words to its last"
 
 
 # --- the model: checksum and where it comes from --------------------------------------------
