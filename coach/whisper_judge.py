@@ -47,7 +47,7 @@ RESEMBLES_URGENT = 0.75
 (0.8) is a stop; a missed stop is the worst error there is. Such a stop is as sure as the
 text is (its tokens' probabilities, as for a text that reads as a phrase) times how alike it
 looks, if the scores are less sure: they count every token tiny.en wrote otherwise against
-it ("down" for "now": 0.595 where 0.6 acts, on this machine's arithmetic)."""
+it ("down" for "now": 0.595 where 0.6 acts, on an Intel Xeon's arithmetic)."""
 PLAIN_REGRET = 5.0
 """Regret per word (plus one) of the likeliest phrase, unprimed, above which it is no more
 than a guess: on the dev corpus (utterances cut at the true speech edges, with the phrase's
