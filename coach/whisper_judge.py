@@ -88,6 +88,14 @@ def longest_s(phrase: str) -> float:
     return 0.8 + 0.35 * syllables
 
 
+def _text_confidence(scoring: Scoring, quality: float) -> float:
+    """How sure the text is, as its tokens' probabilities softened (``TEMPERATURE``), times
+    how well it reads as the phrase (``quality``), less Whisper's belief there was no
+    speech."""
+    return float(np.exp(scoring.avg_logprob / TEMPERATURE) * quality
+                 * (1.0 - scoring.no_speech_prob))
+
+
 def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = None
           ) -> Verdict | None:
     """The best command for a scored utterance, from the phrases' scores and from reading
@@ -113,8 +121,7 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
         found.append(Verdict(best.phrase, *key, float(confidence), "scored"))
     match = matcher.match(scoring.text, truncated=scoring.truncated)
     if match is not None:
-        confidence = (np.exp(scoring.avg_logprob / TEMPERATURE) * match.quality
-                      * (1.0 - scoring.no_speech_prob))
+        confidence = _text_confidence(scoring, match.quality)
         found.append(Verdict(match.phrase, match.command, match.routine, float(confidence),
                              match.how))
     if not found:
@@ -138,8 +145,8 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
     elif guess:  # primed, tiny.en hears the phrase; left to itself, something else
         verdict = replace(verdict, confidence=min(verdict.confidence, scored_only))
     elif verdict.command in URGENT and alike:  # as sure as the text, for how alike it is
-        verdict = replace(verdict, confidence=max(verdict.confidence, float(
-            np.exp(scoring.avg_logprob / TEMPERATURE) * like * (1.0 - scoring.no_speech_prob))))
+        verdict = replace(verdict, confidence=max(verdict.confidence,
+                                                  _text_confidence(scoring, like)))
     elif (verdict.command in URGENT and len(found) == 2) or alike:
         pass  # the text reads as the phrase the scores found, or looks like it
     elif verdict.command in URGENT:
