@@ -114,24 +114,32 @@ def format_devices(devices: list[Device]) -> str:
     return "\n".join(rows) if devices else "no sound devices found"
 
 
-def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+def resample(samples: np.ndarray, rate: int, target: int, *, block: int = 1 << 16
+             ) -> np.ndarray:
     """Mono samples at ``rate`` converted to ``target`` Hz (linear interpolation).
 
     Downsampling first averages neighbouring samples, a cheap low-pass that keeps speech
-    clear and stops the worst aliasing.
+    clear and stops the worst aliasing. ``block`` samples are made at a time, each from
+    the stretch of input it needs, so a long recording is not copied whole as floats.
     """
     if rate == target or samples.size == 0:
         return samples
-    x: np.ndarray = samples.astype(np.float32)
-    if target < rate:
-        width = max(1, round(rate / target))
+    width = max(1, round(rate / target)) if target < rate else 1
+    before, after = width // 2, (width - 1) // 2  # the neighbours averaged with a sample
+    kernel = np.ones(width, dtype=np.float32) / width
+    out = np.empty(max(1, round(samples.size * target / rate)), samples.dtype)
+    for first in range(0, out.size, block):
+        positions = np.arange(first, min(first + block, out.size)) * (rate / target)
+        low, high = int(positions[0]), min(samples.size, int(positions[-1]) + 2)
+        start, end = max(0, low - before), min(samples.size, high + after)
+        x = np.concatenate([np.zeros(start - (low - before), np.float32),
+                            samples[start:end].astype(np.float32),
+                            np.zeros(high + after - end, np.float32)])
         if width > 1:
-            x = np.convolve(x, np.ones(width, dtype=np.float32) / width, mode="same")
-    n_out = max(1, round(samples.size * target / rate))
-    positions = np.arange(n_out, dtype=np.float64) * (rate / target)
-    out: np.ndarray = np.interp(positions, np.arange(samples.size), x)
-    if np.issubdtype(samples.dtype, np.integer):
-        info = np.iinfo(samples.dtype)
-        out = np.clip(np.round(out), info.min, info.max)
-    result: np.ndarray = out.astype(samples.dtype)
-    return result
+            x = np.convolve(x, kernel, mode="valid")  # outside the samples counts as silence
+        made = np.interp(positions - low, np.arange(high - low), x)
+        if np.issubdtype(samples.dtype, np.integer):
+            info = np.iinfo(samples.dtype)
+            made = np.clip(np.round(made), info.min, info.max)
+        out[first:first + made.size] = made
+    return out

@@ -119,11 +119,18 @@ def read_audio(path: Path) -> np.ndarray:
     return resample(samples, rate, RATE)
 
 
-def chunks(samples: np.ndarray, chunk_s: float = CHUNK_S) -> Iterator[np.ndarray]:
-    """The samples in live-sized chunks."""
+def chunks(samples: np.ndarray, chunk_s: float = CHUNK_S, *, then_silence_s: float = 0.0
+           ) -> Iterator[np.ndarray]:
+    """The samples in live-sized chunks, then ``then_silence_s`` of silence (the last chunk
+    of samples made up to size with it)."""
     step = int(chunk_s * RATE)
-    for start in range(0, len(samples), step):
-        yield samples[start:start + step]
+    total = len(samples) + int(then_silence_s * RATE)
+    for start in range(0, total, step):
+        chunk = samples[start:start + step]
+        size = min(step, total - start)
+        if len(chunk) < size:
+            chunk = np.concatenate([chunk, np.zeros(size - len(chunk), samples.dtype)])
+        yield chunk
 
 
 @dataclass(frozen=True)
@@ -142,10 +149,9 @@ def recognize_samples(recognizer: Recognizer, samples: np.ndarray, *,
                       trailing_silence_s: float = TRAILING_SILENCE_S) -> FileResult:
     """Stream samples (then silence, as live) through a recogniser in live-sized chunks."""
     recognizer.reset()
-    padded = np.concatenate([samples, np.zeros(int(trailing_silence_s * RATE), np.int16)])
     decided: list[Recognition] = []
     started = time.perf_counter()
-    for chunk in chunks(padded):
+    for chunk in chunks(samples, then_silence_s=trailing_silence_s):
         decided += recognizer.accept(chunk)
     decided += recognizer.finish()
     spent = time.perf_counter() - started

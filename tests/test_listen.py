@@ -70,6 +70,34 @@ def test_any_rate_and_channel_count_becomes_16k_mono(tmp_path: Path, rate: int, 
     assert 0.2 * 32767 < np.abs(samples.astype(int)).max() <= 32767
 
 
+@pytest.mark.parametrize(("rate", "channels", "width"), [
+    (44100, 2, 2), (22050, 1, 1), (48000, 1, 4), (8000, 2, 2)])
+def test_a_long_file_is_read_and_resampled_a_block_at_a_time_to_the_same_samples(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rate: int, channels: int,
+        width: int) -> None:
+    # a 20-minute recording took 1 GB when it was decoded and resampled whole
+    import coach.wav
+    from coach.audio import resample
+
+    rng = np.random.default_rng(rate)
+    said = (rng.normal(0, 0.2, rate // 3) * tone(1 / 3, rate)).astype(np.int16)
+    path = write_pcm(tmp_path / "x.wav", said, rate, channels, width)
+    whole = read_audio(path)
+    monkeypatch.setattr(coach.wav, "BLOCK_FRAMES", 1000)
+    assert np.array_equal(read_audio(path), whole)
+    samples = coach.wav.read_wav(path)[0]
+    assert np.array_equal(resample(samples, rate, RATE, block=333), whole)
+    assert np.array_equal(resample(whole, RATE, rate, block=333), resample(whole, RATE, rate))
+
+
+def test_a_file_of_a_few_samples_is_heard_as_nothing(tmp_path: Path) -> None:
+    # fewer samples than are averaged to downsample them: a crash once
+    path = write_pcm(tmp_path / "x.wav", np.array([1000, -1000], np.int16), 48000, 1, 2)
+    samples = read_audio(path)
+    assert samples.dtype == np.int16 and len(samples) == 1
+    assert recognize_samples(ScriptedRecognizer([]), samples).recognition is None
+
+
 def test_float_wav_is_read(tmp_path: Path) -> None:
     samples = read_audio(write_float(tmp_path / "f.wav", tone(0.25), RATE))
     assert abs(len(samples) - RATE // 4) <= 2 and np.abs(samples.astype(int)).max() > 8000
