@@ -23,6 +23,11 @@ BLOCK_FRAMES = 1 << 18
 integers and floats all at once (a 20-minute file took 1 GB)."""
 
 
+UNKNOWN_SIZE = 0x7FFF0000
+"""Sizes from here up stand for "unknown": a WAV written to a pipe (``sox ... | cat``,
+``arecord > f.wav``, ffmpeg) cannot go back to write its length, and says 2 or 4 GB."""
+
+
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """A WAV file (PCM 8/16/24/32-bit or float, any channels) as mono int16 samples and its
     rate; a file cut short of its declared audio is damaged."""
@@ -55,6 +60,8 @@ def _header(f: BinaryIO, path: Path) -> tuple[int, int, int, int, int]:
             fmt = f.read(size)
             f.seek(size & 1, os.SEEK_CUR)
         elif tag == b"data" and fmt is not None and len(fmt) >= 16:
+            if f.tell() + size > total and size >= UNKNOWN_SIZE:
+                size = total - f.tell()  # written to a pipe: the audio runs to the end
             if f.tell() + size > total:
                 raise AudioFileError(f"{path}: the WAV file is cut short "
                                      f"({total - f.tell()} of {size} bytes of audio)")
