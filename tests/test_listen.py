@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_coach
+from hearing import spoken
 
 from coach.bench_listen import bench_listen, not_speech, over_talk, talk_stream
 from coach.corpus import Clip
@@ -21,6 +22,7 @@ from coach.listen import (
     RATE,
     Endpointer,
     Recognition,
+    has_voice,
     read_audio,
     recognize_samples,
     voiced_s,
@@ -146,10 +148,12 @@ def test_endpointer_finds_speech_in_noise() -> None:
     assert 1.0 < start <= 1.25 and 1.5 < end <= 1.85
 
 
-def vowel(seconds: float, pitch: float) -> np.ndarray:
-    """A voice's buzz at ``pitch`` (glottal pulses) through two resonances, as a vowel."""
+def vowel(seconds: float, pitch: float, to_pitch: float | None = None) -> np.ndarray:
+    """A voice's buzz at ``pitch`` (glottal pulses), gliding to ``to_pitch`` if given,
+    through two resonances, as a vowel."""
     pulses = np.zeros(int(seconds * RATE))
-    pulses[::round(RATE / pitch)] = 1.0
+    cycles = np.cumsum(np.linspace(pitch, to_pitch or pitch, pulses.size) / RATE)
+    pulses[np.flatnonzero(np.diff(np.floor(cycles), prepend=-1.0))] = 1.0
     t = np.arange(int(0.02 * RATE)) / RATE
     tract = sum(np.exp(-t * 300) * np.sin(2 * np.pi * f * t) for f in (700.0, 1200.0))
     sound = np.convolve(pulses, tract)[:len(pulses)]
@@ -171,6 +175,21 @@ def test_coughs_breaths_knocks_noise_and_beeps_are_not_voiced() -> None:
         if kind in unvoiced:
             assert voiced_s(samples) < MIN_VOICED_S, kind
     assert voiced_s(np.zeros(100, np.int16)) == 0.0, "too short to look at"
+
+
+def test_a_held_note_is_no_voice_but_a_spoken_vowel_is() -> None:
+    # tiny.en wrote "Stop." for a piano chord; a voice's pitch moves, even on one word
+    from coach.corpus_sounds import not_speech
+
+    for kind, samples in not_speech():
+        if kind in {"chord", "buzz"}:
+            assert not has_voice(samples), kind
+    assert has_voice(vowel(0.3, 130, 110)), "a spoken vowel's pitch falls"
+    assert has_voice(vowel(0.3, 200, 240)), "or rises"
+    assert not has_voice(vowel(0.3, 130)), "a steady one is a note"
+    assert has_voice(vowel(0.15, 130)), "too short to tell"
+    for text in ("stop", "pause", "no", "yes", "start hallway"):
+        assert has_voice(spoken(text)), text
 
 
 class ScriptedRecognizer:

@@ -118,10 +118,11 @@ def test_vosk_never_takes_the_coachs_own_korean_lines_for_commands(vosk_ko: obje
 
 def test_vosk_takes_whistles_beeps_and_coughs_for_no_command(vosk_ko: object,
                                                              ko: VoicePack) -> None:
-    # without a voice in its words, it once heard "좋아" (yes) in a whistle, and acted on it
+    # without a voice in its words, it once heard "좋아" (yes) in a whistle, and acted on it;
+    # and "안내" (help) in a buzz, a held note
     from coach.corpus_sounds import not_speech
 
-    kinds = {"whistle", "beep", "cough", "breath", "door"}
+    kinds = {"whistle", "beep", "cough", "breath", "door", "buzz", "chord"}
     for kind, samples in not_speech():
         if kind in kinds:
             found = recognize_samples(vosk_ko, samples).recognition  # type: ignore[arg-type]

@@ -343,12 +343,13 @@ def test_silence_and_noise_are_nothing(recognizer: WhisperRecognizer) -> None:
     assert not [u for u in recognize_samples(recognizer, noise).utterances if u.heard]
 
 
-def test_coughs_breaths_doors_and_beeps_are_nothing(recognizer: WhisperRecognizer) -> None:
+def test_coughs_breaths_doors_beeps_and_chords_are_nothing(recognizer: WhisperRecognizer
+                                                          ) -> None:
     # primed with the phrases, tiny.en wrote "Stop." for each kind of these, and it was acted on
     from coach.corpus_sounds import not_speech
 
     for kind, samples in not_speech(seeds=1):
-        if kind in ("cough", "breath", "door", "beep", "hiss"):
+        if kind in ("cough", "breath", "door", "beep", "hiss", "chord"):
             result = recognize_samples(recognizer, samples)
             assert not [u for u in result.utterances if u.heard], (kind, result)
 
