@@ -69,6 +69,24 @@ def _kinds(rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:
                        for r in (1, 1.26, 1.5, 2)) * _decay(long.size, 0.02, 0.5)
     yield "buzz", np.convolve(pulses, _band(rng, 200, 100, 4000) * _decay(200, 0.0005, 0.002),
                               "same") * np.hanning(long.size)
+    yield "music", _piano(rng, 6.0)
+
+
+def _piano(rng: np.random.Generator, seconds: float) -> np.ndarray:
+    """A tune on a piano-like instrument: notes of a quarter to three quarters of a second
+    (now and then a chord), each ringing on as the next is struck."""
+    out = np.zeros(int((seconds + 1.0) * RATE))
+    at = 0
+    while at < seconds * RATE:
+        beat = rng.choice([0.25, 0.5, 0.75])
+        pitch = 130.0 * 2 ** (rng.integers(0, 24) / 12)
+        t = np.arange(int((beat + 0.5) * RATE)) / RATE
+        ring = _decay(t.size, 0.005, rng.uniform(0.2, 0.8))
+        for ratio in ((1.0, 1.26, 1.5) if rng.random() < 0.3 else (1.0,)):
+            out[at:at + t.size] += ring * sum(np.sin(2 * np.pi * pitch * ratio * k * t) / k ** 1.5
+                                              for k in range(1, 6))
+        at += int(beat * RATE)
+    return out[:int(seconds * RATE)]
 
 
 def not_speech(seeds: int = 2) -> Iterator[tuple[str, np.ndarray]]:

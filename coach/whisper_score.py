@@ -86,6 +86,11 @@ class Scoring:
     priming makes tiny.en hear a phrase in sounds that are not one ("He walks" as "Begin
     walk"); unprimed, it writes what it hears ("He wants a lawyer"). None until asked for
     (:meth:`PhraseScorer.with_plain`): it only ever lowers a confidence."""
+    not_words: float | None = None
+    """How likely tiny.en, not primed and free to, starts with a sign that is not a word (a
+    music note, a bracket: "♪", "(music)"): music and other sounds, which it hears as
+    "Stop." or "Keep going." when it may only write words. None until asked for
+    (:meth:`PhraseScorer.with_plain`)."""
     encoded: Any = field(default=None, repr=False, compare=False)
     """The encoder's output, for :meth:`PhraseScorer.with_plain`."""
 
@@ -193,6 +198,7 @@ class PhraseScorer:
         self.plain = [*tok.sot_sequence, tok.no_timestamps]
         self.prompt = [tok.sot_prev, *tok.encode(" " + prompt_text(self.phrases)), *self.plain]
         self.ends = [tok.encode(e)[0] for e in self.ENDS] + [tok.eot]
+        self.signs = np.array(tok.non_speech_tokens)
 
     def __call__(self, samples: np.ndarray, *, plain: bool = True,
                  in_full: bool = True) -> Scoring:
@@ -277,8 +283,17 @@ class PhraseScorer:
             return scoring
         started = time.perf_counter()
         regret = self._plain_regret(scoring.encoded, scoring.ranked[0])
-        return replace(scoring, plain_regret=regret,
+        return replace(scoring, plain_regret=regret, not_words=self._not_words(scoring.encoded),
                        compute_s=scoring.compute_s + time.perf_counter() - started)
+
+    def _not_words(self, encoded: Any) -> float:
+        """The probability that the unprimed decoder's first token, none suppressed, is one
+        of those that begin a sign that is not a word (Whisper's own list)."""
+        result = self.model.generate(encoded, [self.plain], beam_size=1,
+                                     max_length=len(self.plain) + 1, return_logits_vocab=True,
+                                     suppress_tokens=[], suppress_blank=False)[0]
+        first = _log_softmax(result.logits[0][0])
+        return float(np.exp(first[self.signs]).sum())
 
     def _score(self, way: PhraseScore, steps: list[np.ndarray], ids: Sequence[int]
                ) -> PhraseScore | tuple[PhraseScore, float]:

@@ -354,6 +354,19 @@ def test_coughs_breaths_doors_beeps_and_chords_are_nothing(recognizer: WhisperRe
             assert not [u for u in result.utterances if u.heard], (kind, result)
 
 
+def test_a_tune_on_a_piano_is_no_command(recognizer: WhisperRecognizer) -> None:
+    # 20 s of it, softly: tiny.en heard "Stop." twice (2.6 and 14.2 s), acted on
+    from coach.corpus_sounds import _piano
+
+    rng = np.random.default_rng(0)
+    tune = _piano(rng, 20.0)
+    audio = tune / np.abs(tune).max() * 1000 + rng.normal(0, 3, tune.size)
+    result = recognize_samples(recognizer, np.round(audio).astype(np.int16))
+    assert not [u for u in result.utterances if acts(u)], result.utterances
+    said = recognizer.score(trimmed(spoken("stop")))
+    assert said.not_words is not None and said.not_words < 0.2, "a voice is words"
+
+
 def test_two_commands_in_one_stream_and_reset(recognizer: WhisperRecognizer) -> None:
     audio = np.concatenate([spoken("start hallway"), np.zeros(RATE, np.int16), spoken("stop")])
     result = recognize_samples(recognizer, audio)

@@ -3,6 +3,8 @@ question is warranted."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -46,6 +48,19 @@ def scoring(text: str, ranked: list[tuple[str, float, float]], *, avg_logprob: f
 def test_a_clear_best_phrase_is_a_sure_command(matcher: PhraseMatcher) -> None:
     verdict = whisper_judge.judge(scoring("Stop.", [("stop", -0.2, 0.0)]), matcher)
     assert verdict is not None and verdict.command is Command.STOP and verdict.confidence > 0.9
+
+
+def test_a_sound_tiny_en_would_rather_write_a_sign_for_is_no_command(matcher: PhraseMatcher
+                                                                     ) -> None:
+    # a tune on a piano, primed with the phrases: "Stop."; unprimed and free to: "♪"
+    heard = scoring("Stop.", [("stop", -3.8, 0.0)], avg_logprob=-2.0, no_speech=0.2,
+                    plain_regret=4.3)
+    verdict = whisper_judge.judge(heard, matcher)
+    assert verdict is not None and verdict.confidence > 0.6, "without the check: a stop"
+    for not_words, command in ((0.8, False), (whisper_judge.NOT_WORDS, False), (0.5, True),
+                               (0.1, True)):
+        verdict = whisper_judge.judge(replace(heard, not_words=not_words), matcher)
+        assert (verdict is not None) is command, not_words
 
 
 def test_a_stop_the_text_and_the_scores_agree_on_is_heard_in_noise(
