@@ -69,10 +69,10 @@ def _kinds(rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:
                        for r in (1, 1.26, 1.5, 2)) * _decay(long.size, 0.02, 0.5)
     yield "buzz", np.convolve(pulses, _band(rng, 200, 100, 4000) * _decay(200, 0.0005, 0.002),
                               "same") * np.hanning(long.size)
-    yield "music", _piano(rng, 6.0)
+    yield "music", piano_tune(rng, 6.0)
 
 
-def _piano(rng: np.random.Generator, seconds: float) -> np.ndarray:
+def piano_tune(rng: np.random.Generator, seconds: float) -> np.ndarray:
     """A tune on a piano-like instrument: notes of a quarter to three quarters of a second
     (now and then a chord), each ringing on as the next is struck."""
     out = np.zeros(int((seconds + 1.0) * RATE))

@@ -303,8 +303,8 @@ so it is not heard either."""
 HELD_NOTE_S, HELD_NOTE_SPREAD = 0.2, 1.01
 """A held note is voiced this long with its pitch period this steady (the 90th percentile
 over the 10th). The dev corpus's commands, and those of the voices kept for testing
-(Kokoro, Piper, flite), vary by 2.6 % or more (flite's flat "stop" the least, espeak's 9.5 %);
-the benchmark's chords 0.5 % or less."""
+(Kokoro, Piper, flite), vary by 2.6 % or more (flite's flat "stop" the least; espeak-ng's
+voices 9.5 % or more); the benchmark's chords 0.5 % or less."""
 
 
 def keep_last(chunks: list[np.ndarray], seconds: float) -> None:

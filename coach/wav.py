@@ -21,8 +21,6 @@ class AudioFileError(CoachError):
 BLOCK_FRAMES = 1 << 18
 """Frames decoded at a time: a long recording is held once, as int16, not as bytes, 64-bit
 integers and floats all at once (a 20-minute file took 1 GB)."""
-
-
 UNKNOWN_SIZE = 0x7FFF0000
 """Sizes from here up stand for "unknown": a WAV written to a pipe (``sox ... | cat``,
 ``arecord > f.wav``, ffmpeg) cannot go back to write its length, and says 2 or 4 GB."""

@@ -25,6 +25,9 @@ How an utterance is heard:
   together with :class:`~coach.phrasematch.PhraseMatcher`, which reads the free text as a
   phrase (after fillers at its ends and plain repetition are taken off) or sees how much it
   looks like the phrase the scores found ("Start go down" for "start cool down").
+* What is not a voice is not heard: an utterance without voiced sound or only a held note
+  (:func:`~coach.listen.has_voice`) is not transcribed, and one tiny.en, left to itself,
+  would rather begin with a sign than a word (music: ``NOT_WORDS``) is no command.
 * A beginning of a phrase ("start", "how") waits ``HOLD_S`` for the rest, an answer (yes,
   no) ``ANSWER_HOLD_S`` for the end of the sentence; anything else is decided at once.
 

@@ -355,11 +355,11 @@ def test_coughs_breaths_doors_beeps_and_chords_are_nothing(recognizer: WhisperRe
 
 
 def test_a_tune_on_a_piano_is_no_command(recognizer: WhisperRecognizer) -> None:
-    # 20 s of it, softly: tiny.en heard "Stop." twice (2.6 and 14.2 s), acted on
-    from coach.corpus_sounds import _piano
+    # 20 s of it, softly: tiny.en heard "Stop." twice (at about 2.6 and 14 s), acted on
+    from coach.corpus_sounds import piano_tune
 
     rng = np.random.default_rng(0)
-    tune = _piano(rng, 20.0)
+    tune = piano_tune(rng, 20.0)
     audio = tune / np.abs(tune).max() * 1000 + rng.normal(0, 3, tune.size)
     result = recognize_samples(recognizer, np.round(audio).astype(np.int16))
     assert not [u for u in result.utterances if acts(u)], result.utterances
