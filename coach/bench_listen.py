@@ -58,8 +58,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
     wrong: list[dict[str, Any]] = []
     stop_confusions: list[dict[str, Any]] = []
     latency: list[float] = []
-    unheld: list[float] = []
-    """Latency of the commands that are not answers, which wait on purpose (ANSWER_HOLD_S)."""
+    unheld: list[float] = []  # of commands that are not answers (those wait: ANSWER_HOLD_S)
     phrased: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # right, total
     phrased_wrong: list[dict[str, Any]] = []
     audio_s = compute_s = 0.0
