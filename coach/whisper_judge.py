@@ -66,10 +66,11 @@ guess at a sound, not a word it made out: in loud noise it writes "Stop." for wh
 cannot make out, from other commands ("start hill" in white noise at 10 dB: -2.5) and the
 coach's own lines ("Two." in babble at 10 dB: -2.1), however clearly "stop" explains the
 sound better than the other phrases. Such a stop or pause is halved (``DISAGREE``). On the
-dev corpus and four held-out voices (5,231 clips re-judged): of 18 stops and pauses acted on
-below -1.0 where none was said, 14 are below -1.5; of the 212 rightly acted on, one is
-(an accented "hey coach, stop" in babble at 10 dB, -1.87), the next -1.41, and a natural
-voice's stop in babble at 20 dB -1.03."""
+dev corpus and four held-out voices (6,295 clips re-judged): of the 36 stops and pauses
+acted on where none was said, 14 are below -1.5 (18 below -1.0); of the 389 rightly acted on,
+one is (an accented "hey coach, stop" in babble at 10 dB, -1.87), the next -1.41, a natural
+voice's stop in babble at 20 dB -1.03. The bench loses one: "stop now" in babble at 10 dB,
+-2.8, which no threshold keeps without keeping all the others."""
 ANSWERS = frozenset({Command.YES, Command.NO})
 """Answers to safety questions ("Is the path behind you clear?"): acted on only when the text
 reads as the phrase, never from a look-alike."""
