@@ -17,9 +17,10 @@ from .voicepack import VoicePack, normalize
 LEADING_FILLERS = frozenset({
     "okay", "ok", "um", "umm", "uh", "er", "erm", "hmm", "mm", "oh", "so", "hey", "well", "and",
     "please", "coach", "alright", "right", "let's", "sorry", "just", "go", "can you", "could you",
-    "would you", "will you", "a bit", "a little", "all right", "a coach"})
+    "would you", "will you", "a bit", "a little", "all right", "a coach", "i'm", "u'm"})
 """Words people put before a command that do not change it ("hey coach, stop", "sorry, what
-did you say", "go faster", "a bit slower"); one of several words as one string."""
+did you say", "go faster", "a bit slower"); one of several words as one string. "I'm" and
+"U'm" are how tiny.en writes a natural voice's "um" ("I'm faster." for "um, faster")."""
 TRAILING_FILLERS = frozenset({
     "please", "coach", "okay", "ok", "thanks", "um", "uh", "it", "that", "thank you", "for me",
     "a bit", "a little", "a second", "a minute", "a moment", "for a second", "for a minute",
