@@ -114,6 +114,21 @@ def _text_confidence(scoring: Scoring, quality: float) -> float:
                  * (1.0 - scoring.no_speech_prob))
 
 
+def _scores_prefer_another(scoring: Scoring, matcher: PhraseMatcher,
+                           key: tuple[Command, str | None]) -> bool:
+    """Whether the scores prefer another command's phrase to the text's (every phrase of
+    ``key``). Not when they are a tie between phrases they find far-fetched: the best ahead by
+    no more than ``MARGIN_SCALE`` and beyond its regret scale. "Begin begin hallway." scores
+    "begin walk" a hair above "begin hallway" (-9.87 and -9.95), both far from the stammer
+    tiny.en wrote; where one of them is what tiny.en would write, a close rival leaves the
+    text unsure."""
+    best = scoring.ranked[0]
+    mine = max((s.logprob for s in scoring.ranked if matcher.table[s.phrase] == key),
+               default=None)
+    return (mine is None or best.logprob - mine > MARGIN_SCALE
+            or best.regret <= REGRET_SCALE + REGRET_PER_WORD * len(best.phrase.split()))
+
+
 def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = None
           ) -> Verdict | None:
     """The best command for a scored utterance, from the phrases' scores and from reading
@@ -160,7 +175,9 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
     guess = (top is not None and scoring.plain_regret is not None
              and matcher.table[top.phrase] == key
              and scoring.plain_regret > PLAIN_REGRET * (1 + len(top.phrase.split())))
-    if len(agree) < len(found) or (guess and verdict.command in URGENT):
+    overruled = len(agree) < len(found) and (verdict.how == "scored"
+                                             or _scores_prefer_another(scoring, matcher, key))
+    if overruled or (guess and verdict.command in URGENT):
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     elif guess:  # primed, tiny.en hears the phrase; left to itself, something else
         verdict = replace(verdict, confidence=min(verdict.confidence, scored_only))

@@ -198,3 +198,16 @@ def test_text_and_scores_that_disagree_halve_the_confidence(matcher: PhraseMatch
     alone = whisper_judge.judge(scoring("Faster.", []), matcher)
     assert verdict is not None and alone is not None
     assert verdict.confidence <= 0.5 * max(alone.confidence, 0.99) + 0.001
+
+
+def test_scores_that_only_just_prefer_another_command_do_not_overrule_the_text(
+        matcher: PhraseMatcher) -> None:
+    # a natural voice's "begin hallway", written with a stammer: both routines' phrases fall
+    # far short of it, "begin walk" by a hair less
+    stammer = "Begin begin hallway. Begin begin hallway"
+    tie = whisper_judge.judge(scoring(stammer, [("begin walk", -9.87, 9.45),
+                                                ("begin hallway", -9.95, 8.83)]), matcher)
+    assert tie is not None and tie.routine == "hallway" and tie.confidence >= 0.6
+    clear = whisper_judge.judge(scoring(stammer, [("begin walk", -4.0, 3.0),
+                                                  ("begin hallway", -9.95, 8.83)]), matcher)
+    assert clear is not None and clear.confidence < 0.5
