@@ -292,7 +292,7 @@ FRAME_S, HOP_S = 0.025, 0.01
 """Frames looked at for a pitch, and how far apart they start."""
 
 MIN_VOICED_S = 0.04
-"""Voiced sound (:func:`voiced_s`) a command needs: Whisper does not transcribe an utterance
+"""Voiced sound (:func:`voice_periods`) a command needs: Whisper does not transcribe an utterance
 with less, and a phrase Vosk finds in less is no command. Primed with the phrases, tiny.en
 writes "Stop." for a cough, a breath, a door, a beep or a burst of noise (24 of the
 benchmark's 136 sounds that are not speech were acted on as a stop), and their no-speech
@@ -332,25 +332,15 @@ def held_note(periods: np.ndarray) -> bool:
 
 
 def voice_periods(samples: np.ndarray) -> np.ndarray:
-    """The pitch period, in samples, of each voiced frame (:func:`voiced_s`) of int16
-    samples, in order."""
+    """The pitch period, in samples, of each voiced frame of int16 samples, in order (the
+    frames are ``HOP_S`` apart): 25 ms frames that repeat themselves (normalised
+    cross-correlation) with the period of a speaking voice's pitch. Every command has a
+    vowel, and vowels are voiced; a cough, a breath, a knock, a door or a burst of noise are
+    not, and neither is a beep or a whistle: the shortest lag (from 1 ms) that repeats nearly
+    as well as the best one is taken for the period, and theirs is too short for a voice (not
+    an octave or two below the tone)."""
     return np.concatenate([np.zeros(0, np.int64)] + [
         period[voiced] for voiced, period in _pitch_by_half_second(samples)])
-
-
-def voiced_s(samples: np.ndarray, enough_s: float = np.inf) -> float:
-    """Seconds of voiced sound in int16 samples (counting stops at ``enough_s``): 25 ms
-    frames that repeat themselves (normalised cross-correlation) with the period of a
-    speaking voice's pitch. Every command has a vowel, and vowels are voiced; a cough, a
-    breath, a knock, a door or a burst of noise are not, and neither is a beep or a whistle:
-    the shortest lag (from 1 ms) that repeats nearly as well as the best one is taken for the
-    period, and theirs is too short for a voice (not an octave or two below the tone)."""
-    found = 0.0
-    for voiced, _ in _pitch_by_half_second(samples):
-        found += float(voiced.sum() * HOP_S)
-        if found >= enough_s:
-            break
-    return round(found, 6)
 
 
 def _pitch_by_half_second(samples: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:

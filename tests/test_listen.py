@@ -18,6 +18,7 @@ from coach.bench_listen import bench_listen, not_speech, over_talk, talk_stream
 from coach.corpus import Clip
 from coach.events import Command, Heard
 from coach.listen import (
+    HOP_S,
     MIN_VOICED_S,
     RATE,
     Endpointer,
@@ -25,7 +26,7 @@ from coach.listen import (
     has_voice,
     read_audio,
     recognize_samples,
-    voiced_s,
+    voice_periods,
 )
 from coach.recognize import recognize_files
 from coach.wav import AudioFileError
@@ -160,10 +161,15 @@ def vowel(seconds: float, pitch: float, to_pitch: float | None = None) -> np.nda
     return (sound / np.abs(sound).max() * 8000).astype(np.int16)
 
 
+def voiced_s(samples: np.ndarray) -> float:
+    return len(voice_periods(samples)) * HOP_S
+
+
 @pytest.mark.parametrize("pitch", [80.0, 120.0, 220.0, 350.0])
 def test_a_vowel_is_voiced_at_any_pitch_of_a_speaking_voice(pitch: float) -> None:
     assert voiced_s(vowel(0.3, pitch)) == pytest.approx(0.3, abs=0.06)
-    assert voiced_s(vowel(2.0, pitch), enough_s=0.04) < 1.0, "counting stops when enough"
+    periods = voice_periods(vowel(0.3, pitch))
+    assert np.median(RATE / periods) == pytest.approx(pitch, rel=0.05), "its pitch"
 
 
 def test_coughs_breaths_knocks_noise_and_beeps_are_not_voiced() -> None:
