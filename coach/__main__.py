@@ -126,7 +126,7 @@ def _run(args: argparse.Namespace) -> int:
         choice = choose_engine(config, pack, args.engine)
         _LOGGER.info("engine %s: %s", choice.engine, choice.reason)
         recognizer, _ = build_recognizer(choice, pack)
-        return recognize_files(recognizer, args.files)
+        return recognize_files(recognizer, args.files, act=config.dialogue.confirm_below)
     if args.command == "bench" and args.what == "listen":
         return _bench_listen(args, config, pack)
     if args.command == "bench":

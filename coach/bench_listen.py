@@ -10,29 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from .config import DialogueConfig
 from .corpus import Clip
 from .listen import (
+    ACT,
     RATE,
     TRAILING_SILENCE_S,
-    Recognition,
     Recognizer,
+    acts,
     read_audio,
     recognize_samples,
 )
-from .transitions import ACT_AT_ONCE
 from .whisper_judge import ANSWERS
-
-ACT = DialogueConfig().confirm_below
-"""Confidence from which the dialogue acts without asking (``dialogue.confirm_below``'s
-default)."""
-
-
-def acts(r: Recognition | None, act: float = ACT) -> bool:
-    """Would the dialogue act on it: stop and pause at once whatever the confidence,
-    everything else from ``act`` up."""
-    return r is not None and r.heard is not None and (
-        r.heard.command in ACT_AT_ONCE or r.confidence >= act)
 
 
 def _pct(part: int, whole: int) -> float | None:
@@ -64,7 +52,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
     audio_s = compute_s = 0.0
     for n, clip in enumerate(clips, 1):
         samples = read_audio(clip.path)
-        result = recognize_samples(recognizer, samples)
+        result = recognize_samples(recognizer, samples, act=act)
         audio_s += len(samples) / RATE + TRAILING_SILENCE_S
         compute_s += result.process_s
         found = result.recognition

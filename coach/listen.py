@@ -15,7 +15,9 @@ from typing import Protocol
 import numpy as np
 
 from .audio import resample
+from .config import DialogueConfig
 from .events import Heard
+from .transitions import ACT_AT_ONCE
 from .wav import read_wav
 
 _LOGGER = logging.getLogger(__name__)
@@ -138,15 +140,30 @@ class FileResult:
     """What ``coach recognize`` says about one file."""
 
     recognition: Recognition | None
-    """The first command decided (or the last utterance when none was a command)."""
+    """The first command the dialogue would act on, or failing that the first it would ask
+    about (or the last utterance when none was a command): "hey coach" heard as a guess at
+    "keep going", only asked about, and then a sure "Stop." is a stop."""
     process_s: float
     """Compute time spent recognising it."""
     utterances: tuple[Recognition, ...]
     """Every utterance decided."""
 
 
+ACT = DialogueConfig().confirm_below
+"""Confidence from which the dialogue acts without asking (``dialogue.confirm_below``'s
+default)."""
+
+
+def acts(r: Recognition | None, act: float = ACT) -> bool:
+    """Would the dialogue act on it: stop and pause at once whatever the confidence,
+    everything else from ``act`` up."""
+    return r is not None and r.heard is not None and (
+        r.heard.command in ACT_AT_ONCE or r.confidence >= act)
+
+
 def recognize_samples(recognizer: Recognizer, samples: np.ndarray, *,
-                      trailing_silence_s: float = TRAILING_SILENCE_S) -> FileResult:
+                      trailing_silence_s: float = TRAILING_SILENCE_S, act: float = ACT
+                      ) -> FileResult:
     """Stream samples (then silence, as live) through a recogniser in live-sized chunks."""
     recognizer.reset()
     decided: list[Recognition] = []
@@ -155,7 +172,7 @@ def recognize_samples(recognizer: Recognizer, samples: np.ndarray, *,
         decided += recognizer.accept(chunk)
     decided += recognizer.finish()
     spent = time.perf_counter() - started
-    commands = [r for r in decided if r.heard is not None]
+    commands = [r for r in decided if acts(r, act)] + [r for r in decided if r.heard is not None]
     chosen = commands[0] if commands else (decided[-1] if decided else None)
     return FileResult(chosen, spent, tuple(decided))
 

@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-from .listen import Recognizer, read_audio, recognize_samples
+from .listen import ACT, Recognizer, read_audio, recognize_samples
 from .wav import AudioFileError
 
 
-def recognize_files(recognizer: Recognizer, files: list[str], *,
+def recognize_files(recognizer: Recognizer, files: list[str], *, act: float = ACT,
                     out: IO[str] = sys.stdout) -> int:
-    """Print one JSON line per file; return 2 if any file could not be read, else 0."""
+    """Print one JSON line per file; return 2 if any file could not be read, else 0.
+    ``act``: the confidence the dialogue acts on (a file's command is the first it would act
+    on, or failing that the first it would ask about)."""
     status = 0
     for name in files:
         row: dict[str, Any] = {"file": name}
@@ -23,7 +25,7 @@ def recognize_files(recognizer: Recognizer, files: list[str], *,
             row["error"] = str(err)
             status = 2
         else:
-            result = recognize_samples(recognizer, samples)
+            result = recognize_samples(recognizer, samples, act=act)
             found = result.recognition
             row.update(command=found.command if found else None,
                        text=found.text if found else "",

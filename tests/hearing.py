@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from coach.audio import resample
-from coach.bench_listen import acts
-from coach.listen import RATE
+from coach.listen import RATE, acts
 from coach.speak import TTS_RATE, Renderer, TtsUnavailable, VoiceSettings
 
 __all__ = ["acts", "require", "spoken", "trimmed"]

@@ -237,6 +237,29 @@ def test_streaming_feeds_live_sized_chunks_with_trailing_silence() -> None:
     assert 0.6 < result.recognition.decided_at_s < 1.0
 
 
+def heard(command: Command, confidence: float) -> Recognition:
+    return Recognition(Heard(command, None, confidence, command.value), command.value,
+                       confidence, 0)
+
+
+def test_a_files_command_is_the_first_acted_on_else_the_first_asked_about() -> None:
+    # "hey coach" as a guess at "keep going", only asked about, then a sure stop: a stop
+    two = np.concatenate([tone(0.4), np.zeros(RATE // 2, np.int16), tone(0.4)])
+    result = recognize_samples(ScriptedRecognizer([heard(Command.RESUME, 0.55), stop()]), two)
+    assert result.recognition is not None and result.recognition.command == "stop"
+    assert len(result.utterances) == 2
+    # a command acted on stays the file's command, whatever follows it
+    result = recognize_samples(ScriptedRecognizer([heard(Command.RESUME, 0.9), stop()]), two)
+    assert result.recognition is not None and result.recognition.command == "resume"
+    # nothing acted on: the first asked about; the threshold is the dialogue's
+    result = recognize_samples(ScriptedRecognizer([heard(Command.SLOWER, 0.55),
+                                                   heard(Command.FASTER, 0.58)]), two)
+    assert result.recognition is not None and result.recognition.command == "slower"
+    result = recognize_samples(ScriptedRecognizer([heard(Command.SLOWER, 0.55),
+                                                   heard(Command.FASTER, 0.58)]), two, act=0.57)
+    assert result.recognition is not None and result.recognition.command == "faster"
+
+
 def test_recognize_prints_a_line_per_file_and_exit_2_for_bad_ones(tmp_path: Path) -> None:
     good = write_pcm(tmp_path / "a.wav", tone(0.6), RATE)
     bad = tmp_path / "b.wav"
