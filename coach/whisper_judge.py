@@ -137,8 +137,10 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
     ``speech_s``: how long the speech lasted; a phrase that could not take so long to say is
     not what was said ("Ready. Say start hallway to begin" is no "stop", however Whisper
     hears it in noise). Stop and pause, which the dialogue obeys at once, need the text and
-    the scores to agree, or the text to look much like the phrase; yes and no need the text to
-    read as the phrase; any other command needs the text to read as it or look like it.
+    the scores to agree, or the text to look much like the phrase, and the text not to be a
+    guess (``UNSURE_TEXT``); yes and no need the text to read as the phrase; any other command
+    needs the text to read as it or look like it. Scores that only just prefer another
+    command, among phrases they all find far-fetched, do not overrule the text.
     """
     if scoring.not_words is not None and scoring.not_words >= NOT_WORDS:
         return None
