@@ -103,7 +103,7 @@ def longest_s(phrase: str) -> float:
     and some. The dev corpus's slowest voice takes up to 0.6 s a syllable for one-syllable
     commands ("help"), 0.25 s for long ones."""
     syllables = sum(max(1, len(re.findall(r"[aeiouy]+", w))) for w in phrase.split())
-    return 0.8 + 0.35 * syllables
+    return round(0.8 + 0.35 * syllables, 3)
 
 
 def _text_confidence(scoring: Scoring, quality: float) -> float:

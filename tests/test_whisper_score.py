@@ -211,3 +211,15 @@ def test_scores_that_only_just_prefer_another_command_do_not_overrule_the_text(
     clear = whisper_judge.judge(scoring(stammer, [("begin walk", -4.0, 3.0),
                                                   ("begin hallway", -9.95, 8.83)]), matcher)
     assert clear is not None and clear.confidence < 0.5
+
+
+@pytest.mark.parametrize("phrase", ["yes", "stop now", "how many steps", "begin elliptical"])
+def test_a_phrase_is_scored_up_to_the_longest_it_may_take_and_not_beyond(
+        matcher: PhraseMatcher, phrase: str) -> None:
+    longest = whisper_judge.longest_s(phrase)
+    assert longest == round(longest, 3), "no float residue: 50 ms chunks add up to it"
+    said = scoring("Mm.", [(phrase, -0.3, 0.0)])
+    assert whisper_judge.judge(said, matcher, speech_s=longest) is not None
+    assert whisper_judge.judge(said, matcher, speech_s=longest + 0.05) is None
+    # a long sentence heard as a short command in noise is refused however Whisper hears it
+    assert whisper_judge.judge(said, matcher, speech_s=4.0) is None
