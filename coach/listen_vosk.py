@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import logging
 import os
@@ -39,6 +41,19 @@ KEPT_S = 10.0
 WORD_MARGIN_S = 0.1
 """Audio taken beyond the ends of a result's words (Vosk's word times are approximate)."""
 _MISSING = re.compile(r"Ignoring word missing in vocabulary: '(.*)'")
+DITHER_SEED = 1
+"""Seed of the C library's ``rand``, from which Kaldi draws the noise it adds to the samples
+(its dither) before its features: drawn afresh, the same file was heard otherwise from run
+to run (3 of 12 clean Korean commands)."""
+
+
+def seed_dither(seed: int = DITHER_SEED) -> None:
+    """Seed the C library's ``rand``, which Kaldi's dither draws from, where there is one."""
+    name = ctypes.util.find_library("c")
+    try:
+        ctypes.CDLL(name).srand(seed)
+    except (OSError, AttributeError, TypeError):
+        _LOGGER.debug("cannot seed the C library's rand (%s): Vosk's results may vary", name)
 
 
 class VoskUnavailable(CoachError):
@@ -160,7 +175,7 @@ class VoskRecognizer:
         with _captured_stderr() as log:
             try:
                 self.model = vosk.Model(str(model_path))
-                self._recognizer = vosk.KaldiRecognizer(self.model, RATE, grammar)
+                vosk.KaldiRecognizer(self.model, RATE, grammar)  # logs the missing words
             except Exception as err:  # vosk raises bare Exceptions for a bad model folder
                 raise VoskUnavailable(f"cannot load the Vosk model in {model_path}: {err}"
                                       ) from None
@@ -170,25 +185,28 @@ class VoskRecognizer:
         """Words of the pack's phrases that the model does not know (Vosk drops them)."""
         self.decoys = [d for d in self.decoys if not set(d.split()) & set(missing)]
         """The decoys the model knows (Vosk drops the others from the grammar)."""
+        self._grammar = json.dumps([*sorted(self.phrases), *self.decoys, self.unknown],
+                                   ensure_ascii=False)
         if self.missing_words:
             _LOGGER.warning("the Vosk model does not know these words of the voice pack, so "
                             "phrases with them cannot be heard: %s",
                             ", ".join(self.missing_words))
-        self._recognizer.SetWords(True)
-        self._recognizer.SetPartialWords(True)
         vosk.SetLogLevel(-1)
         self.endpointer = Endpointer()
         self.t = 0.0
-        self._origin_s = 0.0
-        """Where the stream starts in Vosk's word times: they count from when it was loaded,
-        even across resets."""
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything heard so far."""
-        self._recognizer.Reset()
+        """Forget everything heard so far, and hear the same audio the same way every time:
+        a new Kaldi recogniser (0.5 ms; ``Reset`` keeps what the old one had adapted to, so a
+        file was heard otherwise after other files), its dither drawn from ``DITHER_SEED``."""
+        import vosk
+
+        seed_dither()
+        self._recognizer = vosk.KaldiRecognizer(self.model, RATE, self._grammar)
+        self._recognizer.SetWords(True)
+        self._recognizer.SetPartialWords(True)
         self.endpointer.reset()
-        self._origin_s += self.t
         self.t = 0.0
         self._committed = False
         self._heard_anything = False
@@ -252,7 +270,7 @@ class VoskRecognizer:
         if not timed:
             return True
         kept = np.concatenate(self._kept)
-        begins = self._origin_s + self.t - len(kept) / RATE  # in Vosk's times
+        begins = self.t - len(kept) / RATE  # in Vosk's times, which start at the reset
         first = max(0, round((float(timed[0]["start"]) - WORD_MARGIN_S - begins) * RATE))
         last = max(0, round((float(timed[-1]["end"]) + WORD_MARGIN_S - begins) * RATE))
         return has_voice(kept[first:last])

@@ -38,6 +38,7 @@ from conftest import ROOT
 from coach.audio import resample
 from coach.config import ROUTINE_NAMES
 from coach.events import Command, Cue
+from coach.listen_vosk import seed_dither
 from coach.speak import TTS_RATE, Renderer, TtsUnavailable, VoiceSettings
 from coach.voicepack import CUES, MIN_NUMBERS, VoicePack, normalize
 
@@ -220,7 +221,9 @@ class Listener:
 
     def hear(self, samples: np.ndarray) -> Heard:
         """The utterance in ``samples`` (mono int16 at RATE), from a fresh start."""
-        # a fresh recogniser (a few ms) so that no result depends on what was heard before
+        # a fresh recogniser (a few ms) so that no result depends on what was heard before,
+        # and its dither drawn from one seed, so that none depends on the run
+        seed_dither()
         rec = self._vosk.KaldiRecognizer(self.model, RATE, self.grammar)
         rec.SetWords(True)
         chunk = int(CHUNK_S * RATE) * 2
