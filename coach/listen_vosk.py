@@ -191,7 +191,7 @@ class VoskRecognizer:
             _LOGGER.warning("the Vosk model does not know these words of the voice pack, so "
                             "phrases with them cannot be heard: %s",
                             ", ".join(self.missing_words))
-        vosk.SetLogLevel(-1)
+        vosk.SetLogLevel(-2)  # errors only: Kaldi warns of word alignments it drops
         self.endpointer = Endpointer()
         self.t = 0.0
         self.reset()
