@@ -147,12 +147,13 @@ def test_a_phrase_the_text_looks_like_is_acted_on(matcher: PhraseMatcher) -> Non
                          ("Begin kill town.", "begin cool down"),
                          ("Start all the way.", "start hallway"),
                          ("Stop down. Stop down.", "stop now"),
-                         ("Stop down. Stop down.", "stop there")):  # looks like "stop now"
+                         ("Stop down. Stop down.", "stop there"),  # looks like "stop now"
+                         ("Know.", "no")):  # no only declines
         verdict = whisper_judge.judge(scoring(text, [(phrase, -1.0, 0.2)]), matcher)
         assert verdict is not None and verdict.confidence >= 0.6, (text, verdict)
-    # but an answer to a safety question must be what the text says
-    verdict = whisper_judge.judge(scoring("Know.", [("no", -1.0, 0.2)]), matcher)
-    assert verdict is not None and verdict.command is Command.NO and verdict.confidence < 0.6
+    # but yes, which starts what a safety question asked about, must be what the text says
+    verdict = whisper_judge.judge(scoring("Yet.", [("yes", -1.0, 0.2)]), matcher)
+    assert verdict is not None and verdict.command is Command.YES and verdict.confidence < 0.6
     # and stop or pause must look much like it: "Stopping." is not "stop now"
     verdict = whisper_judge.judge(scoring("Stopping.", [("stop now", -1.0, 0.2)]), matcher)
     assert verdict is not None and verdict.confidence < 0.6
@@ -223,3 +224,12 @@ def test_a_phrase_is_scored_up_to_the_longest_it_may_take_and_not_beyond(
     assert whisper_judge.judge(said, matcher, speech_s=longest + 0.05) is None
     # a long sentence heard as a short command in noise is refused however Whisper hears it
     assert whisper_judge.judge(said, matcher, speech_s=4.0) is None
+
+
+def test_no_is_heard_from_a_look_alike(matcher: PhraseMatcher) -> None:
+    # espeak's "no thanks", clean: tiny.en writes "Lord thanks.", and "no thanks" explains the
+    # sound best by far; no only declines (as no answer does), so it may be heard so
+    lord = whisper_judge.judge(scoring("Lord thanks.", [("no thanks", -1.5, 0.9),
+                                                         ("start hallway", -9.0, 6.0)]),
+                               matcher)
+    assert lord is not None and lord.command is Command.NO and lord.confidence >= 0.6
