@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import json
 import logging
 import os
@@ -47,13 +48,22 @@ DITHER_SEED = 1
 to run (3 of 12 clean Korean commands)."""
 
 
-def seed_dither(seed: int = DITHER_SEED) -> None:
-    """Seed the C library's ``rand``, which Kaldi's dither draws from, where there is one."""
+@functools.cache
+def _c_library() -> Any:
+    """The C library (finding it takes about 1.5 ms), or None where there is none to load."""
     name = ctypes.util.find_library("c")
     try:
-        ctypes.CDLL(name).srand(seed)
-    except (OSError, AttributeError, TypeError):
-        _LOGGER.debug("cannot seed the C library's rand (%s): Vosk's results may vary", name)
+        return ctypes.CDLL(name)
+    except (OSError, TypeError):
+        _LOGGER.debug("cannot load the C library (%s): Vosk's results may vary", name)
+        return None
+
+
+def seed_dither(seed: int = DITHER_SEED) -> None:
+    """Seed the C library's ``rand``, which Kaldi's dither draws from, where there is one."""
+    library = _c_library()
+    if library is not None and hasattr(library, "srand"):
+        library.srand(seed)
 
 
 class VoskUnavailable(CoachError):
