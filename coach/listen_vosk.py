@@ -180,12 +180,10 @@ class VoskRecognizer:
         self.unknown = unknown_word(model_path)
         """The model's unknown-word token."""
         self.decoys = sorted({normalize(n) for n in pack.numbers} - set(self.phrases) - {""})
-        grammar = json.dumps([*sorted(self.phrases), *self.decoys, self.unknown],
-                             ensure_ascii=False)
         with _captured_stderr() as log:
             try:
                 self.model = vosk.Model(str(model_path))
-                vosk.KaldiRecognizer(self.model, RATE, grammar)  # logs the missing words
+                vosk.KaldiRecognizer(self.model, RATE, self._grammar_json())  # logs missing words
             except Exception as err:  # vosk raises bare Exceptions for a bad model folder
                 raise VoskUnavailable(f"cannot load the Vosk model in {model_path}: {err}"
                                       ) from None
@@ -195,8 +193,7 @@ class VoskRecognizer:
         """Words of the pack's phrases that the model does not know (Vosk drops them)."""
         self.decoys = [d for d in self.decoys if not set(d.split()) & set(missing)]
         """The decoys the model knows (Vosk drops the others from the grammar)."""
-        self._grammar = json.dumps([*sorted(self.phrases), *self.decoys, self.unknown],
-                                   ensure_ascii=False)
+        self._grammar = self._grammar_json()
         if self.missing_words:
             _LOGGER.warning("the Vosk model does not know these words of the voice pack, so "
                             "phrases with them cannot be heard: %s",
@@ -205,6 +202,11 @@ class VoskRecognizer:
         self.endpointer = Endpointer()
         self.t = 0.0
         self.reset()
+
+    def _grammar_json(self) -> str:
+        """The grammar Vosk is restricted to: the phrases, the decoys, the unknown word."""
+        return json.dumps([*sorted(self.phrases), *self.decoys, self.unknown],
+                          ensure_ascii=False)
 
     def reset(self) -> None:
         """Forget everything heard so far, and hear the same audio the same way every time:
