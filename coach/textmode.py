@@ -10,7 +10,16 @@ from typing import IO
 from .dialogue import Engine
 from .events import Command, Heard, Line, Say, WalkEnded
 from .intents import Intents
-from .runner import QUIT, Clock, RealClock, Recorder, Session, Voice, speech_seconds
+from .runner import (
+    QUIT,
+    Clock,
+    RealClock,
+    Recorder,
+    Session,
+    Voice,
+    out_of_the_collectors_way,
+    speech_seconds,
+)
 
 
 class PrintVoice:
@@ -56,7 +65,8 @@ def run_text(engine: Engine, *, words_per_minute: int, recorder: Recorder | None
                               args=(session, Intents(engine.pack), stdin or sys.stdin))
     reader.start()
     try:
-        session.run(forever=True)
+        with out_of_the_collectors_way():
+            session.run(forever=True)
     except KeyboardInterrupt:
         _stop_on_interrupt(session, engine, recorder, out)
     out.flush()

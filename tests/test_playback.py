@@ -20,7 +20,7 @@ from coach.config import Config
 from coach.dialogue import Engine
 from coach.events import Command, Heard
 from coach.playback import Player
-from coach.runner import QUIT, Session
+from coach.runner import QUIT, Session, out_of_the_collectors_way
 from coach.speak import Renderer, SpeechCache, VoiceSettings
 from coach.voice import SpeakingVoice, StreamClock, fixed_lines
 from coach.voicepack import VoicePack
@@ -44,11 +44,14 @@ class Speaking:
         self.voice.prepare(fixed_lines(pack, config))
         self.engine = Engine(config, pack)
         self.session = Session(self.engine, self.voice, self.clock)
-        self.thread = threading.Thread(target=self.session.run, kwargs={"forever": True},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
         # stream time and monotonic time, read together, to place stream times in a recording
         self.offset = self.player.now() - time.monotonic()
         self.thread.start()
+
+    def _run(self) -> None:
+        with out_of_the_collectors_way():  # as `coach text` runs it
+            self.session.run(forever=True)
 
     def say(self, command: Command, routine: str | None = None) -> float:
         """Post a command; return when (stream time)."""

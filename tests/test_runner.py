@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from itertools import pairwise
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from coach.config import Config
 from coach.dialogue import Engine
 from coach.events import Command, Heard, Line, WalkBegan, WalkEnded, WalkProgress
-from coach.runner import QUIT, Session, VirtualClock, speech_seconds
+from coach.runner import QUIT, Session, VirtualClock, out_of_the_collectors_way, speech_seconds
 from coach.voicepack import VoicePack
 
 
@@ -123,3 +124,11 @@ def test_speech_estimate_grows_with_words_and_rate() -> None:
     assert speech_seconds("One.", 165) < speech_seconds("Look over your left shoulder.", 165)
     assert speech_seconds("Look over your left shoulder.", 330) < speech_seconds(
         "Look over your left shoulder.", 165)
+
+
+def test_a_live_session_runs_out_of_the_collectors_way() -> None:
+    made_before = [[n] for n in range(1000)]
+    with out_of_the_collectors_way():
+        # what exists is out of the collector's sight: a full collection does not walk it
+        assert gc.get_freeze_count() >= len(made_before)
+    assert gc.get_freeze_count() == 0, "and back in it afterwards"
