@@ -268,6 +268,16 @@ class PhraseMatcher:
         unit = self.unit(text, truncated)
         return max(_alike(content(words), phrase) for words in (unit, strip_fillers(unit)))
 
+    def last_word_otherwise(self, text: str, phrase: str, *, truncated: bool = False) -> bool:
+        """Whether the text, said once and without fillers at its ends or articles, is the
+        phrase of two words or more with only its last word written otherwise: "Stop near.
+        Stop near." for "stop there", "Please stop him." for "stop there"; not "Stopping.",
+        nor "Stop an hour now"."""
+        said = phrase.split()
+        words = content(strip_fillers(self.unit(text, truncated)))
+        return (len(said) > 1 and len(words) == len(said) and words[:-1] == said[:-1]
+                and words[-1] != said[-1])
+
     def sentences(self, text: str) -> list[list[str]]:
         """The normalised words of each sentence of the text that has any."""
         return [w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w]

@@ -217,3 +217,20 @@ def test_a_text_can_be_past_any_phrase(matcher: PhraseMatcher, text: str, past: 
 def test_a_text_missing_a_word_of_the_phrase_is_not_like_it(matcher: PhraseMatcher) -> None:
     assert matcher.resemblance("Backward walk.", "start backward walk") == 0.0
     assert matcher.resemblance("Begin begin the hill.", "begin hill") == 1.0
+
+
+@pytest.mark.parametrize(("text", "phrase", "otherwise"), [
+    ("Stop near.", "stop there", True),
+    ("Stop man. Stop man. Stop", "stop there", True),  # said once
+    ("Please stop him.", "stop there", True),  # fillers aside
+    ("Hold off.", "hold on", True),
+    ("Stop there.", "stop there", False),  # the phrase itself
+    ("Stopping.", "stop now", False),  # a word short
+    ("Stop at the store now.", "stop now", False),  # words more
+    ("Start near.", "stop there", False),  # the first word otherwise too
+    ("Stop.", "stop", False),  # a phrase of one word has no last word to mishear
+])
+def test_a_text_can_be_the_phrase_with_its_last_word_misheard(matcher: PhraseMatcher, text: str,
+                                                              phrase: str, otherwise: bool
+                                                              ) -> None:
+    assert matcher.last_word_otherwise(text, phrase) is otherwise

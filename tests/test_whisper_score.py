@@ -175,6 +175,24 @@ def test_a_stop_the_text_looks_much_like_is_as_sure_as_the_text(matcher: PhraseM
     assert unlike is not None and unlike.confidence < 0.6
 
 
+def test_a_stop_the_scores_find_whole_with_its_last_word_misheard_is_a_stop(
+        matcher: PhraseMatcher) -> None:
+    # espeak's Scottish "stop there", clean: "Stop near. Stop near. Stop", looking 0.71 like
+    # a stop phrase (0.75 needed otherwise), while the scores find "stop there" best
+    ranked = [("stop there", -1.92, 0.03), ("stop now", -2.99, 1.05), ("stop", -6.38, 2.56),
+              ("start hill", -9.0, 5.0)]
+    heard = whisper_judge.judge(scoring("Stop near. Stop near. Stop", ranked,
+                                        avg_logprob=-0.44), matcher)
+    assert heard is not None and heard.command is Command.STOP and heard.confidence >= 0.6
+    # where "stop" alone explains the sound best, the word after it was something else
+    # ("start hill" in babble: "Stop building.")
+    alone = [("stop", -4.85, 0.88), ("stop now", -8.34, 5.51), ("start hill", -9.0, 5.0)]
+    for text, ranking in (("Stop near.", alone), ("Stop building.", alone),
+                          ("Stop building.", ranked)):  # looks too little like any
+        verdict = whisper_judge.judge(scoring(text, ranking, avg_logprob=-0.73), matcher)
+        assert verdict is not None and verdict.confidence < 0.6, text
+
+
 def test_a_phrase_heard_only_when_primed_is_a_guess(matcher: PhraseMatcher) -> None:
     # "He walks" heard as "Begin walk." only because the decoder was primed with the phrases
     ranked = [("begin walk", -0.5, 0.0)]
