@@ -195,7 +195,9 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
              and scoring.plain_regret > PLAIN_REGRET * (1 + len(top.phrase.split())))
     overruled = len(agree) < len(found) and (verdict.how == "scored"
                                              or _scores_prefer_another(scoring, matcher, key))
-    if overruled or (guess and verdict.command in URGENT):
+    # a stop or pause from a guess, primed (``guess``) or at a noise (``UNSURE_TEXT``)
+    unsure = verdict.command in URGENT and (guess or scoring.avg_logprob < UNSURE_TEXT)
+    if overruled or unsure:
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     elif guess:  # primed, tiny.en hears the phrase; left to itself, something else
         verdict = replace(verdict, confidence=min(verdict.confidence, scored_only))
@@ -208,6 +210,4 @@ def judge(scoring: Scoring, matcher: PhraseMatcher, speech_s: float | None = Non
         verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     elif match is None:  # only the scores say so: worth a question, not an action
         verdict = replace(verdict, confidence=min(verdict.confidence, scored_only))
-    if verdict.command in URGENT and scoring.avg_logprob < UNSURE_TEXT:
-        verdict = replace(verdict, confidence=verdict.confidence * DISAGREE)
     return replace(verdict, confidence=round(verdict.confidence, 3))
