@@ -210,9 +210,8 @@ class VoiceActivity:
                  window_s: float = 3.0, band: tuple[float, float] = (250.0, 3500.0),
                  min_level: float = 30.0, drop_db: float = 12.0, noisy: float = 60.0,
                  percentile: float = 30.0, louder: float = 3.0, over_s: float = 0.5,
-                 talk_db: float = 20.0, long_s: float = 2.0, onset_s: float = 0.15) -> None:
+                 talk_db: float = 20.0, long_s: float = 2.0) -> None:
         self.on, self.off, self.min_speech_s = on, off, min_speech_s
-        self.onset_s = onset_s
         self.louder, self.over_s, self.long_s = louder, over_s, long_s
         self.talk = 10 ** (talk_db / 20)
         self.drop = 10 ** (-drop_db / 20)
@@ -239,10 +238,6 @@ class VoiceActivity:
         """Quiet since speech last was loud, seconds."""
         self.peak = 0.0
         """Loudest level of the utterance."""
-        self.peaks: list[float] = []
-        """The utterance's loudest level as it was after each of the last ``onset_s`` of
-        chunks: a voice rising over the talk is compared with the talk, not with its own
-        first syllable's rise."""
         self.background = self.min_level
         """The background level the utterance rose from."""
         self.restarted = False
@@ -268,19 +263,15 @@ class VoiceActivity:
         self.levels.append(level)
         del self.levels[:-max(1, round(self.window / seconds))]
         self.restarted = False
-        before = self.peaks[0] if self.peaks else self.peak
-        if self.speaking and self.length_s >= self.over_s and level > before * self.louder and (
-                before <= self.background * self.talk or self.length_s >= self.long_s):
+        if self.speaking and self.length_s >= self.over_s and level > self.peak * self.louder and (
+                self.peak <= self.background * self.talk or self.length_s >= self.long_s):
             # what went on so far, however long, is the background of this voice
-            self.restarted, self.background, self.peak = True, before, level
-            self.peaks = [level]
+            self.restarted, self.background, self.peak = True, self.peak, level
             self.loud_s = self.length_s = seconds
             self.quiet_s = 0.0
             return True
         if self.speaking:
             self.peak = max(self.peak, level)
-            self.peaks.append(self.peak)
-            del self.peaks[:-max(1, round(self.onset_s / seconds))]
             quietest = max(self.min_level, min(self.levels))
             drop = (min(self.peak * self.drop, self.background / self.drop)
                     if self.background > self.noisy else 0.0)
@@ -307,7 +298,6 @@ class VoiceActivity:
         """The utterance is over: look for the next."""
         self.speaking = False
         self.loud_s = self.length_s = self.quiet_s = self.peak = 0.0
-        self.peaks = []
         self.background = self.min_level
 
 
