@@ -75,7 +75,8 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
             elif got is not None:
                 asked_others += 1
             if got == "stop":
-                stop_confusions.append({"clip": clip.id, "said": clip.text, "heard": got})
+                stop_confusions.append({"clip": clip.id, "said": clip.text, "heard": got,
+                                        "level": level})
         else:
             cell = by_snr[snr]
             cell[2] += 1
@@ -91,7 +92,8 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
                 wrong.append({"clip": clip.id, "said": clip.text, "heard": got,
                               "level": level})
             if _stop_confused(clip.expected, got):
-                stop_confusions.append({"clip": clip.id, "said": clip.text, "heard": got})
+                stop_confusions.append({"clip": clip.id, "said": clip.text, "heard": got,
+                                        "level": level})
         if progress is not None:
             progress(n, len(clips))
     return {
@@ -116,7 +118,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
         "not_speech": not_speech(recognizer, act),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "model_load_s": round(load_s, 3),
-        "examples": {"wrong": wrong[:10], "stop": stop_confusions[:10]},
+        "examples": {"wrong": wrong[:10], "stop": stop_confusions},  # every one: the worst
     }
 
 

@@ -304,6 +304,17 @@ def test_bench_counts_right_wrong_false_accepts_and_stop_confusions(tmp_path: Pa
     assert 200 <= result["latency_after_speech_ms"]["median"] <= 400
 
 
+def test_bench_lists_every_stop_confusion_with_its_noise(tmp_path: Path) -> None:
+    # the worst error: each one is shown, not the first ten
+    clips = [clip(tmp_path, f"stop{i}", "stop", 5) for i in range(12)]
+    clips.append(clip(tmp_path, "chat", None))
+    result = bench_listen(ScriptedRecognizer([None] * 12 + [stop()]), clips, load_s=0.5)
+    listed = result["examples"]["stop"]
+    assert result["stop_confusions"] == len(listed) == 13
+    assert listed[0] == {"clip": "stop0", "said": "stop0", "heard": None, "level": "white 5 dB"}
+    assert listed[-1] == {"clip": "chat", "said": "chat", "heard": "stop", "level": "clean"}
+
+
 def test_bench_gives_the_latency_of_commands_that_are_not_answers_too(tmp_path: Path) -> None:
     # answers wait on purpose for the rest of the sentence: their latency is shown apart too
     clips = [clip(tmp_path, "stop1", "stop"), clip(tmp_path, "stop2", "stop"),
