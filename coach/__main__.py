@@ -87,9 +87,11 @@ def _load(args: argparse.Namespace) -> tuple[Config, VoicePack]:
     name = getattr(args, "pack", None) or config.voice.pack
     folder = find_pack(name)
     if folder is None:
-        key = "--pack" if getattr(args, "pack", None) else "voice.pack"
-        raise ConfigError(config.path, key, f"no voice pack {name!r}; expected one of: "
-                          f"{', '.join(available_packs())}, or a pack folder")
+        problem = (f"no voice pack {name!r}; expected one of: "
+                   f"{', '.join(available_packs())}, or a pack folder")
+        if getattr(args, "pack", None):  # the command line's, not the config file's
+            raise UsageError(f"--pack: {problem}")
+        raise ConfigError(config.path, "voice.pack", problem)
     return config, VoicePack.load(folder)
 
 

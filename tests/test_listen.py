@@ -283,6 +283,19 @@ def test_recognize_cli_with_a_missing_file_and_bad_engine(tmp_path: Path) -> Non
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
+def test_recognize_cli_names_where_an_unknown_pack_came_from(tmp_path: Path) -> None:
+    wav = tmp_path / "x.wav"
+    result = run_coach("recognize", "--pack", "xx", str(wav))
+    assert result.returncode == 2
+    assert result.stderr == ("coach: --pack: no voice pack 'xx'; expected one of: en, ko, "
+                             "or a pack folder\n")
+    config = tmp_path / "config.toml"
+    config.write_text('[voice]\npack = "xx"\n')
+    result = run_coach("--config", str(config), "recognize", str(wav))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"coach: {config}: voice.pack: no voice pack 'xx';")
+
+
 def clip(tmp_path: Path, name: str, expected: str | None, snr: float | None = None) -> Clip:
     path = write_pcm(tmp_path / f"{name}.wav", np.concatenate(
         [np.zeros(RATE // 2, np.int16), tone(0.5), np.zeros(RATE // 2, np.int16)]), RATE)
