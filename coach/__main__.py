@@ -189,20 +189,22 @@ def _bench_listen(args: argparse.Namespace, config: Config, pack: VoicePack) -> 
     from .corpus import build_corpus, default_corpus_dir
     from .engines import EngineUnavailable, build_recognizer, choose_engine
 
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit {args.limit}: must be at least 1 (texts of each kind)")
+    choices = []  # before the corpus is built: a missing engine is said at once
+    for engine in args.engine or ["vosk", "whisper"]:
+        try:
+            choices.append(choose_engine(config, pack, engine))
+        except EngineUnavailable as err:
+            if args.engine:
+                raise
+            _warn(f"{engine}: {err}")
     folder = default_corpus_dir(pack)
     if args.limit:
         folder = folder.with_name(f"{folder.name}-limit{args.limit}")
     print(f"building or checking the corpus in {folder} ...", file=sys.stderr)
     clips = build_corpus(pack, folder, limit_per_kind=args.limit, progress=stderr_progress)
-    engines = args.engine or ["vosk", "whisper"]
-    for engine in engines:
-        try:
-            choice = choose_engine(config, pack, engine)
-        except EngineUnavailable as err:
-            if args.engine:
-                raise
-            _warn(f"{engine}: {err}")
-            continue
+    for choice in choices:
         recognizer, load_s = build_recognizer(choice, pack)
         result = bench_listen(recognizer, clips, load_s=load_s,
                               act=config.dialogue.confirm_below, progress=stderr_progress)

@@ -328,6 +328,19 @@ def test_bench_lists_every_stop_confusion_with_its_noise(tmp_path: Path) -> None
     assert listed[-1] == {"clip": "chat", "said": "chat", "heard": "stop", "level": "clean"}
 
 
+def test_bench_cli_refuses_a_bad_limit_or_missing_engine_before_building_anything(
+        tmp_path: Path) -> None:
+    env = {"COACH_DATA_DIR": str(tmp_path / "data"), "COACH_CACHE_DIR": str(tmp_path / "cache")}
+    result = run_coach("bench", "listen", "--limit", "0", env=env)
+    assert result.returncode == 2
+    assert result.stderr == "coach: --limit 0: must be at least 1 (texts of each kind)\n"
+    result = run_coach("bench", "listen", "--engine", "vosk", "--limit", "1", env=env)
+    assert result.returncode == 2
+    assert "No Vosk speech model for language 'en' is installed" in result.stderr
+    assert "coach models install --from" in result.stderr
+    assert not (tmp_path / "cache").exists(), "no corpus is built for an engine that cannot run"
+
+
 def test_bench_gives_the_latency_of_commands_that_are_not_answers_too(tmp_path: Path) -> None:
     # answers wait on purpose for the rest of the sentence: their latency is shown apart too
     clips = [clip(tmp_path, "stop1", "stop"), clip(tmp_path, "stop2", "stop"),
