@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .events import Command
+from .transitions import ACT_AT_ONCE
 from .voicepack import VoicePack, normalize
 
 LEADING_FILLERS = frozenset({
@@ -43,9 +44,10 @@ REPEAT_ALIKE = 0.8
 tiny.en writing it again: "start kill walk" is 0.92 like "start hill walk"; "start car" is
 0.71 like "start hall", "yet" 0.67 like "yes"."""
 LEAD_WORDS = 3
-"""Most words before a stop said as a sentence of its own that leave it a stop: tiny.en
-mishears the words people put before a command ("Hey, cold. Stop." for "hey coach, stop";
-"Take watch. Stop."), and a missed stop is the worst error there is."""
+"""Most words before a stop or pause said as a sentence or clause of its own that leave it
+one: tiny.en mishears the words people put before a command ("Hey, cold. Stop." for "hey
+coach, stop"; "Take watch. Stop."; "Take all, stop."), and a missed stop is the worst error
+there is."""
 QUALITY = {"exact": 1.0, "repeated": 1.0, "filler": 0.9, "fuzzy": 0.75}
 """How much each way of matching is trusted."""
 
@@ -181,8 +183,10 @@ class PhraseMatcher:
                             self.aliases.setdefault(alias, phrase)
         self.numbers = {str(i): word for i, word in enumerate(pack.numbers)}
         self.last = frozenset(p for p, (command, _) in self.table.items()
-                              if command is Command.STOP)
-        """Phrases that count after a short sentence of any words (``LEAD_WORDS``)."""
+                              if command in ACT_AT_ONCE)
+        """Phrases that count after a short sentence of any words (``LEAD_WORDS``): stop
+        and pause, which act at once ("Take out. Hold on." for "hey coach, hold on")."""
+        self.stops = frozenset(p for p in self.last if self.table[p][0] is Command.STOP)
         every = [*self.table, *self.aliases]
         self.prefixes = {" ".join(p.split()[:i]) for p in every for i in range(1, len(p.split()))}
         self.most_words = max(len(p.split()) for p in every)
@@ -223,22 +227,27 @@ class PhraseMatcher:
         return Match(found, command, routine, how)
 
     def _said_last(self, text: str) -> str | None:
-        """A stop said as a sentence of its own, first or after a few other words ("Hey,
-        cold. Stop. Hey, cold"): the phrase, or None. What follows it may only say it, or
-        the first sentence, again, or be the start of a phrase, which tiny.en, primed with
-        the phrases, writes to fill its window ("Stop. Start. Start start."): not a whole
-        one ("Stop. Stop the car.")."""
-        sentences = self.sentences(text)
-        before = 0
-        for k, sentence in enumerate(sentences):
-            if before <= LEAD_WORDS:
+        """A stop or pause said as a sentence or clause of its own, first or after a few
+        other words ("Hey, cold. Stop. Hey, cold", "Take all, stop."): the phrase, or None.
+        What follows it may only say it, or the first sentence, again, or be the start of a
+        phrase, which tiny.en, primed with the phrases, writes to fill its window ("Stop.
+        Start. Start start."): not a whole one ("Stop. Stop the car."). A pause after words
+        that say stop is none: stop wins where both are said, and "Say stop. Pause." is
+        talk of the commands (the coach's "Say stop first to change." in babble)."""
+        sentences = self.sentences(text, clauses=True)
+        for wanted in (self.stops, self.last - self.stops):  # stop first: it wins
+            lead = ""
+            for k, sentence in enumerate(sentences):
+                if len(lead.split()) > LEAD_WORDS:
+                    break
                 found = self._lookup(strip_fillers(collapse(unstammered(sentence))))
-                if found in self.last and all(
-                        _again(x, sentence) or _again(x, sentences[0])
-                        or " ".join(unstammered(x)) in self.prefixes
-                        for x in sentences[k + 1:]):
+                if found in wanted and not (
+                        found not in self.stops and any(f" {p} " in lead for p in self.stops)
+                ) and all(_again(x, sentence) or _again(x, sentences[0])
+                          or " ".join(unstammered(x)) in self.prefixes
+                          for x in sentences[k + 1:]):
                     return found
-            before += len(sentence)
+                lead += f" {' '.join(sentence)} "
         return None
 
     def _fuzzy(self, words: list[str]) -> str | None:
@@ -278,9 +287,11 @@ class PhraseMatcher:
         return (len(said) > 1 and len(words) == len(said) and words[:-1] == said[:-1]
                 and words[-1] != said[-1])
 
-    def sentences(self, text: str) -> list[list[str]]:
-        """The normalised words of each sentence of the text that has any."""
-        return [w for w in (self.words(part) for part in re.split(r"[.?!]", text)) if w]
+    def sentences(self, text: str, *, clauses: bool = False) -> list[list[str]]:
+        """The normalised words of each sentence of the text that has any; ``clauses``:
+        of each part between commas too ("Take all, stop.")."""
+        ends = r"[.?!,]" if clauses else r"[.?!]"
+        return [w for w in (self.words(part) for part in re.split(ends, text)) if w]
 
     def says_more(self, text: str, phrase: str) -> bool:
         """Whether the text's first sentence, articles and stammers aside, has two words or

@@ -34,7 +34,7 @@ class Sayings(Protocol):
 
     @property
     def last(self) -> Collection[str]:
-        """Phrases that count after a short sentence of any words: a stop."""
+        """Phrases that count after a short sentence or clause of any words: stop, pause."""
         ...
 
     def is_lead(self, text: str) -> bool:
@@ -153,8 +153,9 @@ class PhraseScorer:
     starts with ("Hey coach. Stop.", "Okay, go on": after "Okay," and after "Okay, go"),
     through a filler before its end ("Pause please."), and as its aliases where the text says
     them ("Start the hallway."). Scored on its own, such a phrase explains none of the sound,
-    and the command was lost. A stop is also scored after a short first sentence of any words:
-    tiny.en mishears the words before it ("Hey, cold. Stop." for "hey coach, stop").
+    and the command was lost. A stop or pause is also scored after a short first sentence or
+    clause of any words: tiny.en mishears the words before it ("Hey, cold. Stop." for "hey
+    coach, stop", "Take out. Hold on." for "hey coach, hold on").
 
     ``pad_s`` of silence after the audio: tiny.en, trained on 30 s windows, hears a short
     utterance better with more of it. On the dev corpus (utterances cut at their true edges,
@@ -198,6 +199,8 @@ class PhraseScorer:
         self.plain = [*tok.sot_sequence, tok.no_timestamps]
         self.prompt = [tok.sot_prev, *tok.encode(" " + prompt_text(self.phrases)), *self.plain]
         self.ends = [tok.encode(e)[0] for e in self.ENDS] + [tok.eot]
+        self.clause_ends = [*self.ends, tok.encode(",")[0]]
+        """What ends the short sentence or clause a stop or pause may follow."""
         self.signs = np.array(tok.non_speech_tokens)
 
     def __call__(self, samples: np.ndarray, *, plain: bool = True,
@@ -261,8 +264,8 @@ class PhraseScorer:
     def _leads(self, ids: Sequence[int]) -> list[tuple[tuple[int, ...], bool]]:
         """The text's first tokens up to the start of a word, where they are nothing but
         fillers ("Okay." and "Okay. Go" in "Okay. Go on."), with True; or where they end a
-        short sentence ("Hey, cold."), with False: only the phrases that may follow any
-        words are scored after those."""
+        short sentence or clause ("Hey, cold.", "Take all,"), with False: only the phrases
+        that may follow any words (stop, pause) are scored after those."""
         out: list[tuple[tuple[int, ...], bool]] = []
         said = self.said
         if said is None:
@@ -273,7 +276,7 @@ class PhraseScorer:
             text = self.tokenizer.decode(list(ids[:k]))
             if said.is_lead(text):
                 out.append((tuple(ids[:k]), True))
-            elif ids[k - 1] in self.ends and said.is_short(text):
+            elif ids[k - 1] in self.clause_ends and said.is_short(text):
                 out.append((tuple(ids[:k]), False))
         return out
 

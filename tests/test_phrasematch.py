@@ -138,7 +138,16 @@ def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseM
     ("Take watch. Stop. Take watch", "stop"),
     ("Okay, sure. Stop now.", "stop"),
     ("Start hallway. Stop.", "stop"),  # stop wins
-    ("Hey, cold. Pause.", None),  # only a stop: a missed stop is the worst error
+    ("Hey, cold. Pause.", "pause"),  # a pause acts at once too
+    ("Take out. Hold on.", "pause"),  # "hey coach, hold on"
+    ("Take all, stop.", "stop"),  # "hey coach, stop": a clause of its own
+    ("Wait. Go. Wait. Go", "pause"),  # "wait, coach", and "go" the start of "go on"
+    ("Wait, what did you say the time was?", None),
+    ("Stop it, you two.", None),
+    ("Well, that is all, stop.", None),  # more than a misheard "hey coach"
+    ("Say stop. Pause. Begin", None),  # talk of the commands: the coach's own line
+    ("Stop. Pause.", None),
+    ("Wait. Stop.", "stop"),  # stop wins
     ("Come back here and sit down. Stop.", None),  # more than a misheard "hey coach"
     ("Stop. Stop the car.", None),
     ("Hey, cold. Stop. Start walk.", None),
@@ -146,9 +155,9 @@ def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseM
     ("Stop. Start. Start start.", "stop"),
     ("Hey, cold. Stop. How", "stop"),
     ("Stop. You're hurting me.", None),
-    ("Pause. Start.", None),
+    ("Pause. Start.", "pause"),
 ])
-def test_a_stop_after_a_few_other_words_is_a_stop(matcher: PhraseMatcher, text: str,
+def test_a_stop_or_pause_after_a_few_other_words_is_one(matcher: PhraseMatcher, text: str,
                                                   expected: str | None) -> None:
     assert canonical(matcher.match(text)) == expected
 

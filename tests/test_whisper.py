@@ -422,6 +422,17 @@ def test_a_stop_after_words_it_did_not_make_out_is_heard(recognizer: WhisperReco
     assert found is not None and found.command == "stop" and acts(found), found
 
 
+@pytest.mark.parametrize(("text", "voice", "rate", "command"), [
+    ("hey coach, hold on", "en", 200, "pause"),  # written "Take out. Hold on."
+    ("hey coach, pause", "en-029", 130, "pause"),  # "Take off. Pause."
+    ("hey coach, stop", "en-gb-scotland", 200, "stop")])  # "Take all, stop."
+def test_a_pause_or_a_stop_after_a_misheard_clause_is_heard(
+        recognizer: WhisperRecognizer, text: str, voice: str, rate: int, command: str) -> None:
+    # only a stop after a whole sentence counted: these were missed, clean
+    found = recognize_samples(recognizer, spoken(text, voice, rate)).recognition
+    assert found is not None and found.command == command and acts(found), found
+
+
 def test_a_stop_after_other_words_counts_only_where_the_text_says_it(
         recognizer: WhisperRecognizer) -> None:
     # completed in forced passes, "Start call. Stop." crowded out and outscored "start hall"
