@@ -42,7 +42,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
                  ) -> dict[str, Any]:
     """Run the clips; accuracy per noise level, false accepts, confusions, latency, speed."""
     by_snr: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # right, asked, total
-    false_accepts = asked_others = others = 0
+    false_accepts = asked_others = others = wrong_commands = 0
     wrong: list[dict[str, Any]] = []
     stop_confusions: list[dict[str, Any]] = []
     latency: list[float] = []
@@ -59,6 +59,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
         got = found.command if found is not None and found.heard is not None else None
         acted = acts(found, act)
         level = "clean" if clip.snr_db is None else f"{clip.noise} {clip.snr_db:g} dB"
+        example = {"clip": clip.id, "said": clip.text, "heard": got, "level": level}
         snr = "clean" if clip.snr_db is None else f"{clip.snr_db:g} dB"
         if clip.kind == "phrasing":  # apart: the dev corpus's numbers stay comparable
             cell = phrased["clean" if clip.snr_db is None else "noisy"]
@@ -66,17 +67,16 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
             cell[0] += got == clip.expected and acted
             if (got != clip.expected and got is not None and acted) or _stop_confused(
                     clip.expected, got):
-                phrased_wrong.append({"clip": clip.id, "said": clip.text, "heard": got})
+                phrased_wrong.append(example)
         elif clip.expected is None:
             others += 1
             if acted:
                 false_accepts += 1
-                wrong.append({"clip": clip.id, "said": clip.text, "heard": got})
+                wrong.append(example)
             elif got is not None:
                 asked_others += 1
             if got == "stop":
-                stop_confusions.append({"clip": clip.id, "said": clip.text, "heard": got,
-                                        "level": level})
+                stop_confusions.append(example)
         else:
             cell = by_snr[snr]
             cell[2] += 1
@@ -89,11 +89,10 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
             elif got == clip.expected:
                 cell[1] += 1
             elif got is not None and acted:
-                wrong.append({"clip": clip.id, "said": clip.text, "heard": got,
-                              "level": level})
+                wrong_commands += 1
+                wrong.append(example)
             if _stop_confused(clip.expected, got):
-                stop_confusions.append({"clip": clip.id, "said": clip.text, "heard": got,
-                                        "level": level})
+                stop_confusions.append(example)
         if progress is not None:
             progress(n, len(clips))
     return {
@@ -103,7 +102,7 @@ def bench_listen(recognizer: Recognizer, clips: Sequence[Clip], *, load_s: float
         "asked_pct": {k: _pct(v[1], v[2]) for k, v in sorted(by_snr.items())},
         "false_accepts_pct": _pct(false_accepts, others),
         "asked_on_other_speech_pct": _pct(asked_others, others),
-        "wrong_commands": len([w for w in wrong if "level" in w]),
+        "wrong_commands": wrong_commands,
         "stop_confusions": len(stop_confusions),
         "latency_after_speech_ms": {
             "median": _ms(latency, 50), "p95": _ms(latency, 95),

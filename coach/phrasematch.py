@@ -236,19 +236,22 @@ class PhraseMatcher:
         talk of the commands (the coach's "Say stop first to change." in babble)."""
         sentences = self.sentences(text, clauses=True)
         for wanted in (self.stops, self.last - self.stops):  # stop first: it wins
-            lead = ""
+            lead: list[str] = []
             for k, sentence in enumerate(sentences):
-                if len(lead.split()) > LEAD_WORDS:
+                if len(lead) > LEAD_WORDS or (wanted is not self.stops and self._says_stop(lead)):
                     break
                 found = self._lookup(strip_fillers(collapse(unstammered(sentence))))
-                if found in wanted and not (
-                        found not in self.stops and any(f" {p} " in lead for p in self.stops)
-                ) and all(_again(x, sentence) or _again(x, sentences[0])
-                          or " ".join(unstammered(x)) in self.prefixes
-                          for x in sentences[k + 1:]):
+                if found in wanted and all(_again(x, sentence) or _again(x, sentences[0])
+                                           or " ".join(unstammered(x)) in self.prefixes
+                                           for x in sentences[k + 1:]):
                     return found
-                lead += f" {' '.join(sentence)} "
+                lead += sentence
         return None
+
+    def _says_stop(self, words: list[str]) -> bool:
+        """Whether a stop phrase is among the words."""
+        said = f" {' '.join(words)} "
+        return any(f" {phrase} " in said for phrase in self.stops)
 
     def _fuzzy(self, words: list[str]) -> str | None:
         """The one phrase of two or more words that differs from these in one letter of one

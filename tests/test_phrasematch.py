@@ -158,7 +158,7 @@ def test_a_cut_off_repeat_counts_only_when_the_text_was_cut_off(matcher: PhraseM
     ("Pause. Start.", "pause"),
 ])
 def test_a_stop_or_pause_after_a_few_other_words_is_one(matcher: PhraseMatcher, text: str,
-                                                  expected: str | None) -> None:
+                                                        expected: str | None) -> None:
     assert canonical(matcher.match(text)) == expected
 
 
